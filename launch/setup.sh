@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what ddp needs from Debian's apt, only what is missing; does nothing when all is present.
+# Usage: launch/setup.sh [--with-slurm] [--with-plots]
+set -euo pipefail
+
+packages=(cmake make g++ pkg-config openmpi-bin libopenmpi-dev libboost-program-options-dev
+          libopenblas-dev libgtest-dev googletest libbenchmark-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --with-slurm) packages+=(slurm-wlm) ;;
+    --with-plots) packages+=(gnuplot-nox) ;;
+    *) echo "setup.sh: unknown option '$arg'; use --with-slurm or --with-plots" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup.sh: no apt-get here; install by hand: a C++20 compiler, CMake >= 3.25, Open MPI," \
+       "Boost.Program_options, OpenBLAS (with cblas.h), GoogleTest, Google Benchmark" >&2
+  exit 1
+fi
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "setup.sh: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}" >/dev/null

@@ -1,0 +1,49 @@
+#include "ddp/core/allocator.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <new>
+
+#include "ddp/core/error.hpp"
+
+namespace ddp {
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(std::size_t bytes, const Device&) override {
+    if (bytes == 0) return nullptr;
+    std::size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+    void* pointer = std::aligned_alloc(kAlignment, rounded);
+    DDP_CHECK(pointer != nullptr, "out of host memory allocating " << bytes << " bytes");
+    return pointer;
+  }
+  void deallocate(void* pointer, std::size_t, const Device&) override { std::free(pointer); }
+};
+
+std::array<Allocator*, 2>& registry() {
+  static std::array<Allocator*, 2> allocators{&cpu_allocator(), nullptr};
+  return allocators;
+}
+
+}  // namespace
+
+Allocator& cpu_allocator() {
+  static CpuAllocator allocator;
+  return allocator;
+}
+
+Allocator& allocator_for(const Device& device) {
+  Allocator* allocator = registry()[static_cast<std::size_t>(device.kind)];
+  DDP_CHECK(allocator != nullptr, "no allocator for " << to_string(device)
+                                                      << ": this build of ddp has no CUDA support");
+  return *allocator;
+}
+
+void register_allocator(Device::Kind kind, Allocator* allocator) {
+  registry()[static_cast<std::size_t>(kind)] = allocator;
+}
+
+}  // namespace ddp
