@@ -1,0 +1,32 @@
+// Dataset: the interface every data source implements, a size and "write sample i into a batch".
+#pragma once
+
+#include <cstdint>
+
+namespace ddp::data {
+
+// Where get() writes one sample; a pointer is null when the dataset has no such part.
+struct SampleSlot {
+  float* features = nullptr;      // feature_count() floats
+  std::int64_t* label = nullptr;  // one class index in [0, class_count()), when class_count() > 0
+  float* target = nullptr;        // target_width() floats, when target_width() > 0
+};
+
+// Samples are numbered 0..size()-1. get() is const and must be safe to call from the loader's
+// background thread while the caller's thread reads other samples.
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+
+  virtual std::int64_t size() const = 0;
+  virtual std::int64_t feature_count() const = 0;
+  // Classification datasets carry int64 labels in [0, class_count()); 0 means no labels.
+  virtual std::int64_t class_count() const { return 0; }
+  // Regression datasets carry float32 targets of this width; 0 means no targets.
+  virtual std::int64_t target_width() const { return 0; }
+
+  // Writes sample `index` (0 <= index < size()) into `slot`.
+  virtual void get(std::int64_t index, const SampleSlot& slot) const = 0;
+};
+
+}  // namespace ddp::data
