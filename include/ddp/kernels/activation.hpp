@@ -1,0 +1,22 @@
+// Elementwise activations (ReLU, exact GELU, tanh) and their derivatives, as PyTorch defines them.
+#pragma once
+
+#include <string>
+
+#include "ddp/core/tensor.hpp"
+
+namespace ddp::kernels {
+
+enum class Activation { relu, gelu, tanh };
+
+std::string to_string(Activation activation);
+
+// y = f(x), elementwise over equal-sized float32 tensors; y may be x.
+void activation_forward(Activation activation, const Tensor& x, Tensor& y);
+
+// dx = dy * f'(x). ReLU and tanh read the output y (so their input need not be kept), GELU reads
+// the input x; pass an undefined tensor for the one not read. dx may be dy (in place).
+void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
+                         Tensor& dx);
+
+}  // namespace ddp::kernels

@@ -1,0 +1,19 @@
+// Buffer: memory a module reuses from step to step for its outputs and gradients, so that a
+// training step of fixed shapes allocates nothing after the first one.
+#pragma once
+
+#include "ddp/core/tensor.hpp"
+
+namespace ddp::nn {
+
+class Buffer {
+ public:
+  // A tensor of this shape over the kept storage, which grows (and only grows) when too small.
+  // What an earlier call returned sees the same memory: it is valid until the next call.
+  Tensor get(const Shape& shape, DType dtype = DType::float32);
+
+ private:
+  Tensor storage_;
+};
+
+}  // namespace ddp::nn

@@ -1,0 +1,40 @@
+// Sequential: modules applied in order, named "0", "1", ... like nn.Sequential, so parameter names
+// and order (hence exported weights) match PyTorch's for the same stack of layers.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "ddp/nn/module.hpp"
+
+namespace ddp::nn {
+
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+
+  // Builds a module in place at the end and returns it: seq.emplace<Linear>(784, 1024, gen).
+  template <typename M, typename... Args>
+  M& emplace(Args&&... args) {
+    auto module = std::make_unique<M>(std::forward<Args>(args)...);
+    M& ref = *module;
+    append(std::move(module));
+    return ref;
+  }
+  void append(std::unique_ptr<Module> module);
+
+  Tensor forward(const Tensor& input) override;
+  // Runs the children's backward last to first; each reports its own parameters' gradients.
+  Tensor backward(const Tensor& grad_output) override;
+  // Applies to the first child: the later ones always need their input's gradient.
+  void set_input_grad_needed(bool needed) override;
+
+  std::size_t size() const { return layers_.size(); }
+  Module& operator[](std::size_t index) { return *layers_.at(index); }
+
+ private:
+  std::vector<std::unique_ptr<Module>> layers_;
+};
+
+}  // namespace ddp::nn

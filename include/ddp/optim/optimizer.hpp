@@ -1,0 +1,53 @@
+// Optimizer: updates parameters from their gradients; the base of SGD and AdamW, with the state a
+// checkpoint saves as named tensors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ddp/core/tensor.hpp"
+#include "ddp/nn/module.hpp"
+
+namespace ddp::optim {
+
+struct NamedTensor {
+  std::string name;  // "<buffer>/<parameter name>", e.g. "momentum_buffer/0.weight"
+  Tensor tensor;
+};
+
+class Optimizer {
+ public:
+  // params: typically model.parameters(); they must outlive the optimizer.
+  Optimizer(std::vector<nn::Parameter*> params, double lr);
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  // One update of every parameter that has a gradient; parameters without one are left alone,
+  // as PyTorch skips those whose grad is None.
+  virtual void step() = 0;
+  // Marks every gradient absent, like zero_grad(set_to_none=True).
+  void zero_grad();
+
+  double lr() const { return lr_; }
+  // For schedules: the lr the next step() uses.
+  void set_lr(double lr);
+
+  // Copies of the per-parameter buffers, for checkpoints; load_state checks names and shapes.
+  virtual std::vector<NamedTensor> state() const = 0;
+  virtual void load_state(const std::vector<NamedTensor>& state) = 0;
+
+  const std::vector<nn::Parameter*>& parameters() const { return params_; }
+
+ protected:
+  // The index of the parameter named by buffer_name ("<prefix>/<parameter name>"), or an Error.
+  std::size_t parameter_index(const std::string& buffer_name, const std::string& prefix) const;
+  // parameter_index, also checking that tensor has that parameter's shape.
+  std::size_t shaped_parameter_index(const std::string& buffer_name, const std::string& prefix,
+                                     const Tensor& tensor) const;
+
+  std::vector<nn::Parameter*> params_;
+  double lr_;
+};
+
+}  // namespace ddp::optim

@@ -1,0 +1,54 @@
+#include "ddp/io/params.hpp"
+
+#include <bit>
+#include <fstream>
+
+#include "ddp/core/error.hpp"
+
+namespace ddp::io {
+
+// The file format is little-endian; on such a host the bytes are the floats' own.
+static_assert(std::endian::native == std::endian::little,
+              "parameter files are little-endian; a big-endian host needs a byte swap here");
+
+std::int64_t parameter_bytes(const std::vector<nn::Parameter*>& params) {
+  std::int64_t total = 0;
+  for (const nn::Parameter* param : params) {
+    DDP_CHECK(param->value.dtype() == DType::float32,
+              "parameter '" << param->name << "' is " << to_string(param->value.dtype())
+                            << "; the parameter file holds float32 only");
+    total += static_cast<std::int64_t>(param->value.nbytes());
+  }
+  return total;
+}
+
+void export_parameters(const std::vector<nn::Parameter*>& params, const std::string& path) {
+  parameter_bytes(params);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  DDP_CHECK(out.good(), "cannot open '" << path << "' for writing the parameters");
+  for (const nn::Parameter* param : params) {
+    out.write(static_cast<const char*>(param->value.data_ptr()),
+              static_cast<std::streamsize>(param->value.nbytes()));
+  }
+  out.close();
+  DDP_CHECK(out.good(), "writing the parameters to '" << path << "' failed (disk full?)");
+}
+
+void import_parameters(const std::vector<nn::Parameter*>& params, const std::string& path) {
+  const std::int64_t expected = parameter_bytes(params);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  DDP_CHECK(in.good(), "cannot open parameter file '" << path << "'");
+  const std::int64_t actual = static_cast<std::int64_t>(in.tellg());
+  DDP_CHECK(actual == expected, "parameter file '"
+                                    << path << "' has " << actual << " bytes but the model's "
+                                    << params.size() << " parameters need " << expected
+                                    << "; it was exported from another architecture");
+  in.seekg(0);
+  for (nn::Parameter* param : params) {
+    in.read(static_cast<char*>(param->value.data_ptr()),
+            static_cast<std::streamsize>(param->value.nbytes()));
+  }
+  DDP_CHECK(in.good(), "reading the parameters from '" << path << "' failed");
+}
+
+}  // namespace ddp::io

@@ -1,0 +1,88 @@
+#include "ddp/kernels/loss.hpp"
+
+#include <cmath>
+
+#include "checks.hpp"
+
+namespace ddp::kernels {
+namespace {
+
+void check_classification(const Tensor& scores, const Tensor& targets, const char* op) {
+  DDP_CHECK(scores.ndim() == 2 && targets.ndim() == 1 && targets.size(0) == scores.size(0),
+            op << ": logits " << ddp::to_string(scores.shape()) << " and targets "
+               << ddp::to_string(targets.shape()) << " do not match; need [n, classes] and [n]");
+  DDP_CHECK(targets.dtype() == DType::int64,
+            op << ": targets must be int64 class indices, got " << ddp::to_string(targets.dtype()));
+  DDP_CHECK(targets.device().is_cpu(),
+            op << " on " << ddp::to_string(targets.device()) << " needs the CUDA kernels");
+}
+
+}  // namespace
+
+double cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor& log_probs) {
+  check_classification(logits, targets, "cross_entropy_forward");
+  detail::check_same_numel(logits, log_probs, "cross_entropy_forward");
+  const std::int64_t rows = logits.size(0);
+  const std::int64_t classes = logits.size(1);
+  const float* in = detail::cpu_floats(logits, "cross_entropy_forward");
+  float* out = detail::cpu_floats(log_probs, "cross_entropy_forward");
+  const std::int64_t* target = targets.data<std::int64_t>();
+  double total = 0.0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* x = in + r * classes;
+    float* y = out + r * classes;
+    DDP_CHECK(0 <= target[r] && target[r] < classes,
+              "cross-entropy target " << target[r] << " in row " << r << " is outside [0, "
+                                      << classes << "); check the labels against the classes");
+    float max = x[0];
+    for (std::int64_t c = 1; c < classes; ++c) max = x[c] > max ? x[c] : max;
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(x[c] - max);
+    const float log_sum = std::log(sum);
+    for (std::int64_t c = 0; c < classes; ++c) y[c] = x[c] - max - log_sum;
+    total -= y[target[r]];
+  }
+  return total;
+}
+
+void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, float scale,
+                            Tensor& grad_logits) {
+  check_classification(log_probs, targets, "cross_entropy_backward");
+  detail::check_same_numel(log_probs, grad_logits, "cross_entropy_backward");
+  const std::int64_t rows = log_probs.size(0);
+  const std::int64_t classes = log_probs.size(1);
+  const float* lp = detail::cpu_floats(log_probs, "cross_entropy_backward");
+  float* grad = detail::cpu_floats(grad_logits, "cross_entropy_backward");
+  const std::int64_t* target = targets.data<std::int64_t>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < classes; ++c) {
+      grad[r * classes + c] = scale * std::exp(lp[r * classes + c]);
+    }
+    grad[r * classes + target[r]] -= scale;
+  }
+}
+
+double squared_error_forward(const Tensor& prediction, const Tensor& target) {
+  detail::check_same_numel(prediction, target, "squared_error_forward");
+  const float* p = detail::cpu_floats(prediction, "squared_error_forward");
+  const float* t = detail::cpu_floats(target, "squared_error_forward");
+  double total = 0.0;
+  for (std::int64_t i = 0; i < prediction.numel(); ++i) {
+    const double d = static_cast<double>(p[i]) - t[i];
+    total += d * d;
+  }
+  return total;
+}
+
+void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,
+                            Tensor& grad) {
+  detail::check_same_numel(prediction, target, "squared_error_backward");
+  detail::check_same_numel(prediction, grad, "squared_error_backward");
+  const float* p = detail::cpu_floats(prediction, "squared_error_backward");
+  const float* t = detail::cpu_floats(target, "squared_error_backward");
+  float* g = detail::cpu_floats(grad, "squared_error_backward");
+  const float two_scale = 2.0f * scale;
+  for (std::int64_t i = 0; i < prediction.numel(); ++i) g[i] = two_scale * (p[i] - t[i]);
+}
+
+}  // namespace ddp::kernels

@@ -1,0 +1,37 @@
+#include "ddp/kernels/pointwise.hpp"
+
+#include "checks.hpp"
+
+namespace ddp::kernels {
+
+void scale_(Tensor& x, float alpha) {
+  float* data = detail::cpu_floats(x, "scale_");
+  for (std::int64_t i = 0; i < x.numel(); ++i) data[i] *= alpha;
+}
+
+void add_scaled_(Tensor& y, float alpha, const Tensor& x) {
+  detail::check_same_numel(x, y, "add_scaled_");
+  float* out = detail::cpu_floats(y, "add_scaled_");
+  const float* in = detail::cpu_floats(x, "add_scaled_");
+  for (std::int64_t i = 0; i < y.numel(); ++i) out[i] += alpha * in[i];
+}
+
+void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
+  detail::check_same_numel(a, b, "multiply");
+  detail::check_same_numel(a, out, "multiply");
+  const float* x = detail::cpu_floats(a, "multiply");
+  const float* y = detail::cpu_floats(b, "multiply");
+  float* z = detail::cpu_floats(out, "multiply");
+  for (std::int64_t i = 0; i < out.numel(); ++i) z[i] = x[i] * y[i];
+}
+
+void dropout_mask(Tensor& mask, float p, Generator& generator) {
+  DDP_CHECK(0.0f <= p && p < 1.0f, "dropout probability " << p << " must be in [0, 1)");
+  float* data = detail::cpu_floats(mask, "dropout_mask");
+  const float keep_scale = 1.0f / (1.0f - p);
+  for (std::int64_t i = 0; i < mask.numel(); ++i) {
+    data[i] = generator.uniform() < p ? 0.0f : keep_scale;
+  }
+}
+
+}  // namespace ddp::kernels

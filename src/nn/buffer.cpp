@@ -1,0 +1,13 @@
+#include "ddp/nn/buffer.hpp"
+
+namespace ddp::nn {
+
+Tensor Buffer::get(const Shape& shape, DType dtype) {
+  const std::int64_t count = numel(shape);
+  if (!storage_.defined() || storage_.dtype() != dtype || storage_.numel() < count) {
+    storage_ = Tensor::empty({count}, dtype);
+  }
+  return storage_.view(0, shape);
+}
+
+}  // namespace ddp::nn

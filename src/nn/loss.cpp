@@ -1,0 +1,58 @@
+#include "ddp/nn/loss.hpp"
+
+#include "ddp/kernels/loss.hpp"
+
+namespace ddp::nn {
+namespace {
+
+// The count a summed loss is divided by; at least 1 so that an empty batch gives 0, not NaN.
+std::int64_t divisor_for(std::int64_t rows, std::int64_t normalizer) {
+  DDP_CHECK(normalizer >= 0,
+            "loss normalizer " << normalizer << " must be >= 0 (0: the batch's own rows)");
+  const std::int64_t divisor = normalizer > 0 ? normalizer : rows;
+  return divisor > 0 ? divisor : 1;
+}
+
+}  // namespace
+
+float CrossEntropyLoss::forward(const Tensor& prediction, const Tensor& target,
+                                std::int64_t normalizer) {
+  DDP_CHECK(prediction.ndim() == 2,
+            "CrossEntropyLoss needs logits [n, classes], got " << to_string(prediction.shape()));
+  target_ = target;
+  log_probs_ = log_probs_buffer_.get(prediction.shape());
+  divisor_ = divisor_for(prediction.size(0), normalizer);
+  const double total = kernels::cross_entropy_forward(prediction, target, log_probs_);
+  return static_cast<float>(total / static_cast<double>(divisor_));
+}
+
+Tensor CrossEntropyLoss::backward(float scale) {
+  DDP_CHECK(log_probs_.defined(), "CrossEntropyLoss backward before any forward");
+  Tensor grad = grad_.get(log_probs_.shape());
+  kernels::cross_entropy_backward(log_probs_, target_,
+                                  static_cast<float>(scale / static_cast<double>(divisor_)), grad);
+  return grad;
+}
+
+float MSELoss::forward(const Tensor& prediction, const Tensor& target, std::int64_t normalizer) {
+  DDP_CHECK(prediction.shape() == target.shape() && prediction.ndim() >= 1,
+            "MSELoss needs prediction and target of one shape, got "
+                << to_string(prediction.shape()) << " and " << to_string(target.shape()));
+  prediction_ = prediction;
+  target_ = target;
+  const std::int64_t rows = prediction.size(0);
+  std::int64_t per_row = 1;
+  for (std::size_t d = 1; d < prediction.ndim(); ++d) per_row *= prediction.size(d);
+  divisor_ = static_cast<double>(divisor_for(rows, normalizer)) *
+             static_cast<double>(per_row > 0 ? per_row : 1);
+  return static_cast<float>(kernels::squared_error_forward(prediction, target) / divisor_);
+}
+
+Tensor MSELoss::backward(float scale) {
+  DDP_CHECK(prediction_.defined(), "MSELoss backward before any forward");
+  Tensor grad = grad_.get(prediction_.shape());
+  kernels::squared_error_backward(prediction_, target_, static_cast<float>(scale / divisor_), grad);
+  return grad;
+}
+
+}  // namespace ddp::nn

@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ddp/kernels/activation.hpp"
+#include "ddp/kernels/bias.hpp"
+#include "ddp/kernels/loss.hpp"
+#include "ddp/kernels/pointwise.hpp"
+#include "ddp/kernels/reduce.hpp"
+
+namespace ddp::kernels {
+namespace {
+
+TEST(Activation, ForwardValuesMatchTheDefinitions) {
+  Tensor x = Tensor::from_vector<float>({-2.0f, -0.5f, 0.0f, 0.5f, 2.0f}, {5});
+  Tensor y = Tensor::empty({5});
+  activation_forward(Activation::relu, x, y);
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{0, 0, 0, 0.5f, 2.0f}));
+  activation_forward(Activation::gelu, x, y);
+  // torch.nn.functional.gelu(torch.tensor([-2., -.5, 0., .5, 2.])) in float32.
+  const std::vector<float> gelu = {-0.0455002640f, -0.1542687416f, 0.0f, 0.3457312584f,
+                                   1.9544997215f};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(y.data<float>()[i], gelu[i], 1e-6f);
+  activation_forward(Activation::tanh, x, y);
+  for (int i = 0; i < 5; ++i) EXPECT_FLOAT_EQ(y.data<float>()[i], std::tanh(x.data<float>()[i]));
+}
+
+TEST(Activation, ReluBackwardPassesGradientWhereTheOutputIsPositiveInPlace) {
+  Tensor y = Tensor::from_vector<float>({0, 1, 0, 3}, {4});
+  Tensor dy = Tensor::from_vector<float>({5, 6, 7, 8}, {4});
+  activation_backward(Activation::relu, Tensor(), y, dy, dy);
+  EXPECT_EQ(dy.to_vector<float>(), (std::vector<float>{0, 6, 0, 8}));
+}
+
+TEST(Bias, BroadcastAndColumnSums) {
+  Tensor bias = Tensor::from_vector<float>({1, 2, 3}, {3});
+  Tensor y = Tensor::empty({2, 3});
+  broadcast_rows(bias, y);
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{1, 2, 3, 1, 2, 3}));
+  Tensor grad = Tensor::from_vector<float>({10, 10, 10}, {3});
+  sum_rows(y, grad, true);
+  EXPECT_EQ(grad.to_vector<float>(), (std::vector<float>{12, 14, 16}));
+  sum_rows(Tensor::empty({0, 3}), grad, false);
+  EXPECT_EQ(grad.to_vector<float>(), (std::vector<float>{0, 0, 0}));
+}
+
+TEST(Loss, CrossEntropyOfUniformLogitsIsLogClasses) {
+  Tensor logits = Tensor::zeros({2, 4});
+  Tensor targets = Tensor::from_vector<std::int64_t>({1, 3}, {2});
+  Tensor log_probs = Tensor::empty({2, 4});
+  EXPECT_NEAR(cross_entropy_forward(logits, targets, log_probs), 2.0 * std::log(4.0), 1e-6);
+  Tensor bad = Tensor::from_vector<std::int64_t>({1, 4}, {2});
+  EXPECT_THROW(cross_entropy_forward(logits, bad, log_probs), Error);
+}
+
+TEST(Pointwise, ScaleAddMultiplyAndReductions) {
+  Tensor x = Tensor::from_vector<float>({1, -2, 3}, {3});
+  Tensor y = Tensor::from_vector<float>({1, 1, 1}, {3});
+  add_scaled_(y, 2.0f, x);
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{3, -3, 7}));
+  scale_(y, 0.5f);
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{1.5f, -1.5f, 3.5f}));
+  multiply(x, y, y);
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{1.5f, 3.0f, 10.5f}));
+  EXPECT_DOUBLE_EQ(sum(x), 2.0);
+  EXPECT_DOUBLE_EQ(squared_norm(x), 14.0);
+}
+
+TEST(Pointwise, DropoutMaskKeepsAboutOneMinusPScaled) {
+  Generator generator(3);
+  Tensor mask = Tensor::empty({10000});
+  dropout_mask(mask, 0.25f, generator);
+  int kept = 0;
+  for (float m : mask.to_vector<float>()) {
+    ASSERT_TRUE(m == 0.0f || m == 1.0f / 0.75f);
+    kept += m != 0.0f;
+  }
+  EXPECT_NEAR(kept / 10000.0, 0.75, 0.02);
+}
+
+}  // namespace
+}  // namespace ddp::kernels

@@ -1,0 +1,105 @@
+#include "ddp/kernels/gemm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "ddp/core/random.hpp"
+#include "ddp/kernels/threads.hpp"
+
+namespace ddp::kernels {
+namespace {
+
+Tensor random_matrix(std::int64_t rows, std::int64_t cols, Generator& generator) {
+  Tensor t = Tensor::empty({rows, cols});
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = generator.uniform(-1, 1);
+  return t;
+}
+
+// op(X)[i, j] of a row-major matrix.
+float at(const Tensor& x, bool transposed, std::int64_t i, std::int64_t j) {
+  const std::int64_t cols = x.size(1);
+  return transposed ? x.data<float>()[j * cols + i] : x.data<float>()[i * cols + j];
+}
+
+TEST(Gemm, AllFourTransposeCombinationsMatchALoop) {
+  Generator generator(5);
+  const std::int64_t m = 7, n = 5, k = 9;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      Tensor a = ta ? random_matrix(k, m, generator) : random_matrix(m, k, generator);
+      Tensor b = tb ? random_matrix(n, k, generator) : random_matrix(k, n, generator);
+      Tensor c = random_matrix(m, n, generator);
+      Tensor c0 = c.clone();
+      gemm(a, ta ? Transpose::yes : Transpose::no, b, tb ? Transpose::yes : Transpose::no, c, 2.0f,
+           0.5f);
+      for (std::int64_t i = 0; i < m; ++i) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          double expected = 0.5 * c0.data<float>()[i * n + j];
+          for (std::int64_t p = 0; p < k; ++p) expected += 2.0 * at(a, ta, i, p) * at(b, tb, p, j);
+          EXPECT_NEAR(c.data<float>()[i * n + j], expected, 1e-5) << ta << tb << i << j;
+        }
+      }
+    }
+  }
+}
+
+TEST(Gemm, EmptyInnerDimensionScalesOrClearsC) {
+  Tensor a = Tensor::empty({3, 0});
+  Tensor b = Tensor::empty({0, 2});
+  Tensor c = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2});
+  gemm(a, Transpose::no, b, Transpose::no, c, 1.0f, 2.0f);
+  EXPECT_EQ(c.to_vector<float>(), (std::vector<float>{2, 4, 6, 8, 10, 12}));
+  gemm(a, Transpose::no, b, Transpose::no, c, 1.0f, 0.0f);
+  EXPECT_EQ(c.to_vector<float>(), (std::vector<float>(6, 0.0f)));
+  Tensor none = Tensor::empty({0, 2});
+  gemm(Tensor::empty({0, 4}), Transpose::no, Tensor::empty({4, 2}), Transpose::no, none);
+}
+
+TEST(Gemm, MismatchedShapesNameThemInTheError) {
+  Tensor a = Tensor::empty({2, 3});
+  Tensor c = Tensor::empty({2, 2});
+  try {
+    gemm(a, Transpose::no, a, Transpose::no, c);
+    FAIL() << "expected an Error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("[2, 3]"), std::string::npos) << error.what();
+  }
+}
+
+TEST(GemmRecorder, RecordsTheCallsMadeWhileAlive) {
+  Tensor a = Tensor::zeros({4, 3});
+  Tensor b = Tensor::zeros({5, 3});
+  Tensor c = Tensor::zeros({4, 5});
+  gemm(a, Transpose::no, b, Transpose::yes, c);
+  std::vector<GemmCall> calls;
+  {
+    GemmRecorder recorder;
+    gemm(a, Transpose::no, b, Transpose::yes, c, 1.0f, 1.0f);
+    calls = recorder.calls();
+  }
+  gemm(a, Transpose::no, b, Transpose::yes, c);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].m, 4);
+  EXPECT_EQ(calls[0].n, 5);
+  EXPECT_EQ(calls[0].k, 3);
+  EXPECT_EQ(calls[0].trans_b, Transpose::yes);
+  EXPECT_EQ(calls[0].beta, 1.0f);
+}
+
+TEST(ComputeThreads, DefaultSharesTheCoresAmongLocalRanksUnlessDdpThreadsIsSet) {
+  unsetenv("DDP_THREADS");
+  EXPECT_GE(default_compute_threads(1), 1);
+  EXPECT_EQ(default_compute_threads(100000), 1);
+  setenv("DDP_THREADS", "3", 1);
+  EXPECT_EQ(default_compute_threads(2), 3);
+  setenv("DDP_THREADS", "0x", 1);
+  EXPECT_THROW(default_compute_threads(1), InvalidArgument);
+  unsetenv("DDP_THREADS");
+  EXPECT_THROW(set_compute_threads(0), InvalidArgument);
+  set_compute_threads(1);
+  EXPECT_EQ(compute_threads(), 1);
+}
+
+}  // namespace
+}  // namespace ddp::kernels

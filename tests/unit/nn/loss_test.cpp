@@ -1,0 +1,90 @@
+#include "ddp/nn/loss.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gradcheck.hpp"
+
+namespace ddp::nn {
+namespace {
+
+using testing::expect_matches_differences;
+using testing::random_tensor;
+
+Tensor labels(std::vector<std::int64_t> values) {
+  const auto n = static_cast<std::int64_t>(values.size());
+  return Tensor::from_vector(values, {n});
+}
+
+TEST(CrossEntropyLoss, GradientMatchesFiniteDifferences) {
+  Generator generator(1);
+  Tensor logits = random_tensor({4, 5}, generator, -2.0f, 2.0f);
+  Tensor target = labels({0, 3, 4, 3});
+  CrossEntropyLoss loss;
+  loss.forward(logits, target);
+  Tensor grad = loss.backward().clone();
+  expect_matches_differences(
+      logits, grad, [&] { return loss.forward(logits, target); }, "logits", 1e-2, 2e-3);
+}
+
+TEST(CrossEntropyLoss, MeanOfMinusLogSoftmaxAtTheTarget) {
+  Tensor logits = Tensor::from_vector<float>({1, 2, 3, 0, 0, 0}, {2, 3});
+  CrossEntropyLoss loss;
+  const double row0 = -(3.0 - std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)));
+  const double row1 = std::log(3.0);
+  EXPECT_NEAR(loss.forward(logits, labels({2, 1})), (row0 + row1) / 2, 1e-6);
+  Tensor grad = loss.backward(4.0f);
+  // 4 * (softmax - one_hot) / 2 in row 1: 2 * (1/3 - 1) at the target.
+  EXPECT_NEAR(grad.data<float>()[4], 2.0 * (1.0 / 3.0 - 1.0), 1e-6);
+}
+
+// Two ranks' slices with the global batch as normaliser add up to the whole batch's mean loss
+// and gradient: what DDP's SUM all-reduce relies on, an empty slice included.
+TEST(CrossEntropyLoss, GlobalNormaliserMakesSlicesAddUpToTheWholeBatch) {
+  Generator generator(2);
+  Tensor logits = random_tensor({5, 3}, generator);
+  Tensor target = labels({0, 1, 2, 2, 1});
+  CrossEntropyLoss whole;
+  const float whole_loss = whole.forward(logits, target);
+  Tensor whole_grad = whole.backward();
+  CrossEntropyLoss part;
+  float summed = 0.0f;
+  for (auto [begin, end] : std::vector<std::pair<int, int>>{{0, 3}, {3, 5}, {5, 5}}) {
+    summed += part.forward(logits.rows(begin, end), target.rows(begin, end), 5);
+    Tensor grad = part.backward();
+    ASSERT_EQ(grad.size(0), end - begin);
+    for (std::int64_t i = 0; i < grad.numel(); ++i) {
+      EXPECT_NEAR(grad.data<float>()[i], whole_grad.data<float>()[begin * 3 + i], 1e-7);
+    }
+  }
+  EXPECT_NEAR(summed, whole_loss, 1e-6);
+}
+
+TEST(CrossEntropyLoss, EmptyBatchIsZeroNotNaN) {
+  CrossEntropyLoss loss;
+  EXPECT_EQ(loss.forward(Tensor::empty({0, 4}), Tensor::empty({0}, DType::int64)), 0.0f);
+  EXPECT_EQ(loss.backward().shape(), (Shape{0, 4}));
+  EXPECT_THROW(loss.forward(Tensor::empty({2, 4}), labels({1})), Error);
+  EXPECT_THROW(loss.forward(Tensor::zeros({1, 4}), labels({1}), -1), Error);
+}
+
+TEST(MSELoss, GradientMatchesFiniteDifferencesAndMeanIsOverElements) {
+  Generator generator(3);
+  Tensor prediction = random_tensor({3, 4}, generator);
+  Tensor target = random_tensor({3, 4}, generator);
+  MSELoss loss;
+  loss.forward(prediction, target);
+  Tensor grad = loss.backward().clone();
+  expect_matches_differences(
+      prediction, grad, [&] { return loss.forward(prediction, target); }, "prediction", 1e-2, 2e-3);
+  Tensor p = Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2});
+  Tensor t = Tensor::zeros({2, 2});
+  EXPECT_FLOAT_EQ(loss.forward(p, t), 30.0f / 4.0f);
+  EXPECT_FLOAT_EQ(loss.forward(p, t, 4), 30.0f / 8.0f);
+  EXPECT_FLOAT_EQ(loss.backward().data<float>()[3], 2.0f * 4.0f / 8.0f);
+  EXPECT_EQ(loss.forward(Tensor::empty({0, 2}), Tensor::empty({0, 2})), 0.0f);
+}
+
+}  // namespace
+}  // namespace ddp::nn
