@@ -15,10 +15,15 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset,
 }
 
 DataLoader::~DataLoader() {
-  stop();
+  stop_reader();
 }
 
 void DataLoader::stop() {
+  stop_reader();
+  started_ = false;
+}
+
+void DataLoader::stop_reader() {
   {
     std::lock_guard lock(mutex_);
     stop_requested_ = true;
@@ -33,7 +38,7 @@ void DataLoader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   DDP_CHECK_ARG(epoch >= 0 && 0 <= first_batch && first_batch <= batches_per_epoch_,
                 "cannot start epoch " << epoch << " at batch " << first_batch << " (an epoch has "
                                       << batches_per_epoch_ << " batches)");
-  stop();
+  stop_reader();
   started_ = true;
   epoch_ = epoch;
   next_batch_ = first_batch;
@@ -69,7 +74,7 @@ void DataLoader::read(std::int64_t epoch, std::int64_t first_batch) {
 }
 
 std::optional<Batch> DataLoader::next() {
-  DDP_CHECK(started_, "DataLoader::next before start_epoch");
+  DDP_CHECK(started_, "DataLoader::next without an epoch: call start_epoch first");
   if (error_) std::rethrow_exception(error_);
   if (next_batch_ >= batches_per_epoch_) return std::nullopt;
   if (options_.prefetch == 0) {

@@ -12,8 +12,10 @@ namespace {
 
 constexpr std::int64_t kTeacherHidden = 16;
 // Enough draws to estimate each logit's mean and spread to about 2%.
-constexpr int kCalibrationSamples = 4096;
-// Gives up redrawing a sample after this many tries, so many classes cannot loop forever.
+constexpr std::size_t kCalibrationSamples = 4096;
+// Rounds of nudging the class offsets towards equal class shares.
+constexpr int kBalanceRounds = 100;
+// Gives up redrawing a sample after this many tries (0.7^64: never, in practice).
 constexpr int kMaxDraws = 64;
 
 // Independent streams of one seed: the teacher's weights, its calibration inputs, the samples.
@@ -36,16 +38,17 @@ RandomDataset::RandomDataset(std::int64_t size, std::int64_t length, std::uint64
 
 SyntheticClassification::SyntheticClassification(std::int64_t samples, std::int64_t features,
                                                  std::int64_t classes, std::uint64_t seed,
-                                                 float margin)
+                                                 float redraw_fraction)
     : samples_(samples),
       features_(features),
       classes_(classes),
       sample_seed_(derive_seed(seed, kSampleStream)),
-      margin_(margin) {
+      redraw_fraction_(redraw_fraction) {
   DDP_CHECK_ARG(samples >= 0 && features >= 1 && classes >= 2,
                 "synthetic task of " << samples << " samples, " << features << " features and "
                                      << classes << " classes: needs >= 1 feature, >= 2 classes");
-  DDP_CHECK_ARG(margin >= 0.0f, "synthetic task margin " << margin << " is negative");
+  DDP_CHECK_ARG(redraw_fraction >= 0.0f && redraw_fraction <= 0.9f,
+                "synthetic task redraw fraction " << redraw_fraction << " must be in [0, 0.9]");
   Generator teacher(derive_seed(seed, kTeacherStream));
   const float w1_scale = 1.0f / std::sqrt(static_cast<float>(features));
   const float w2_scale = 1.0f / std::sqrt(static_cast<float>(kTeacherHidden));
@@ -54,45 +57,67 @@ SyntheticClassification::SyntheticClassification(std::int64_t samples, std::int6
   w2_.resize(static_cast<std::size_t>(classes * kTeacherHidden));
   for (float& w : w2_) w = teacher.normal() * w2_scale;
 
-  // Standardising each logit over typical inputs keeps one class from taking most samples.
-  logit_mean_.assign(static_cast<std::size_t>(classes), 0.0f);
-  logit_inv_std_.assign(static_cast<std::size_t>(classes), 1.0f);
-  std::vector<double> sum(static_cast<std::size_t>(classes)), sum_sq(sum.size());
-  std::vector<float> x(static_cast<std::size_t>(features)), logits(sum.size());
+  // Calibration on inputs of its own stream: standardise each logit, then shift the classes so
+  // that after the redraws each is about equally common (accuracy then means something), and
+  // find the gap between the top two logits below which redraw_fraction of inputs fall.
+  logit_scale_.assign(static_cast<std::size_t>(classes), 1.0f);
+  logit_offset_.assign(static_cast<std::size_t>(classes), 0.0f);
+  const auto c_count = static_cast<std::size_t>(classes);
+  std::vector<float> x(static_cast<std::size_t>(features));
+  std::vector<float> raw(kCalibrationSamples * c_count);
   Generator calibration(derive_seed(seed, kCalibrationStream));
-  for (int s = 0; s < kCalibrationSamples; ++s) {
+  for (std::size_t s = 0; s < kCalibrationSamples; ++s) {
     for (float& value : x) value = calibration.normal();
-    teacher_logits(x.data(), logits.data());
-    for (std::size_t c = 0; c < logits.size(); ++c) {
-      sum[c] += logits[c];
-      sum_sq[c] += static_cast<double>(logits[c]) * logits[c];
-    }
+    teacher_logits(x.data(), raw.data() + s * c_count);
   }
-  for (std::size_t c = 0; c < logits.size(); ++c) {
-    const double mean = sum[c] / kCalibrationSamples;
-    const double variance = std::max(sum_sq[c] / kCalibrationSamples - mean * mean, 1e-12);
-    logit_mean_[c] = static_cast<float>(mean);
-    logit_inv_std_[c] = static_cast<float>(1.0 / std::sqrt(variance));
+  for (std::size_t c = 0; c < c_count; ++c) {
+    double sum = 0, sum_sq = 0;
+    for (std::size_t s = 0; s < kCalibrationSamples; ++s) {
+      sum += raw[s * c_count + c];
+      sum_sq += static_cast<double>(raw[s * c_count + c]) * raw[s * c_count + c];
+    }
+    const double mean = sum / kCalibrationSamples;
+    const double std = std::sqrt(std::max(sum_sq / kCalibrationSamples - mean * mean, 1e-12));
+    logit_scale_[c] = static_cast<float>(1.0 / std);
+    logit_offset_[c] = static_cast<float>(-mean / std);
+  }
+  std::vector<float> logits(c_count), gaps(kCalibrationSamples);
+  std::vector<std::int64_t> labels(kCalibrationSamples);
+  std::vector<double> counts(c_count);
+  for (int round = 0; round < kBalanceRounds; ++round) {
+    for (std::size_t s = 0; s < kCalibrationSamples; ++s) {
+      for (std::size_t c = 0; c < c_count; ++c) {
+        logits[c] = raw[s * c_count + c] * logit_scale_[c] + logit_offset_[c];
+      }
+      gaps[s] = top_gap(logits.data(), labels[s]);
+    }
+    std::vector<float> sorted = gaps;
+    const auto cut = static_cast<std::size_t>(redraw_fraction_ * kCalibrationSamples);
+    std::nth_element(sorted.begin(), sorted.begin() + cut, sorted.end());
+    margin_ = sorted[cut];
+    std::fill(counts.begin(), counts.end(), 0.0);
+    double accepted = 0;
+    for (std::size_t s = 0; s < kCalibrationSamples; ++s) {
+      if (gaps[s] >= margin_) {
+        counts[static_cast<std::size_t>(labels[s])] += 1;
+        accepted += 1;
+      }
+    }
+    // A multiplicative step towards equal shares; the floor keeps an empty class's step finite.
+    for (std::size_t c = 0; c < c_count; ++c) {
+      const double share = std::max(counts[c] / std::max(accepted, 1.0), 0.1 / classes);
+      logit_offset_[c] += static_cast<float>(0.1 * std::log(1.0 / (classes * share)));
+    }
   }
 }
 
-float SyntheticClassification::teacher_logits(const float* x, float* logits) const {
-  float hidden[kTeacherHidden];
-  for (std::int64_t j = 0; j < kTeacherHidden; ++j) {
-    const float* w = w1_.data() + j * features_;
-    float pre = 0.0f;
-    for (std::int64_t k = 0; k < features_; ++k) pre += w[k] * x[k];
-    hidden[j] = std::tanh(pre);
-  }
+float SyntheticClassification::top_gap(const float* logits, std::int64_t& label) const {
   float best = -std::numeric_limits<float>::infinity(), second = best;
   for (std::int64_t c = 0; c < classes_; ++c) {
-    const float* w = w2_.data() + c * kTeacherHidden;
-    float logit = 0.0f;
-    for (std::int64_t j = 0; j < kTeacherHidden; ++j) logit += w[j] * hidden[j];
-    logits[c] = (logit - logit_mean_[c]) * logit_inv_std_[c];
     if (logits[c] > best) {
       second = best;
       best = logits[c];
+      label = c;
     } else if (logits[c] > second) {
       second = logits[c];
     }
@@ -100,22 +125,41 @@ float SyntheticClassification::teacher_logits(const float* x, float* logits) con
   return best - second;
 }
 
+void SyntheticClassification::teacher_logits(const float* x, float* logits) const {
+  float hidden[kTeacherHidden];
+  for (std::int64_t j = 0; j < kTeacherHidden; ++j) {
+    const float* w = w1_.data() + j * features_;
+    float pre = 0.0f;
+    for (std::int64_t k = 0; k < features_; ++k) pre += w[k] * x[k];
+    hidden[j] = std::tanh(pre);
+  }
+  for (std::int64_t c = 0; c < classes_; ++c) {
+    const float* w = w2_.data() + c * kTeacherHidden;
+    float logit = 0.0f;
+    for (std::int64_t j = 0; j < kTeacherHidden; ++j) logit += w[j] * hidden[j];
+    logits[c] = logit * logit_scale_[static_cast<std::size_t>(c)] +
+                logit_offset_[static_cast<std::size_t>(c)];
+  }
+}
+
 std::int64_t SyntheticClassification::teacher_label(const float* x) const {
   std::vector<float> logits(static_cast<std::size_t>(classes_));
   teacher_logits(x, logits.data());
-  return std::max_element(logits.begin(), logits.end()) - logits.begin();
+  std::int64_t label = 0;
+  top_gap(logits.data(), label);
+  return label;
 }
 
 void SyntheticClassification::get(std::int64_t index, const SampleSlot& slot) const {
   Generator generator(derive_seed(sample_seed_, static_cast<std::uint64_t>(index)));
   std::vector<float> logits(static_cast<std::size_t>(classes_));
+  std::int64_t label = 0;
   for (int draw = 0; draw < kMaxDraws; ++draw) {
     for (std::int64_t k = 0; k < features_; ++k) slot.features[k] = generator.normal();
-    if (teacher_logits(slot.features, logits.data()) >= margin_) break;
+    teacher_logits(slot.features, logits.data());
+    if (top_gap(logits.data(), label) >= margin_) break;
   }
-  if (slot.label != nullptr) {
-    *slot.label = std::max_element(logits.begin(), logits.end()) - logits.begin();
-  }
+  if (slot.label != nullptr) *slot.label = label;
 }
 
 }  // namespace ddp::data

@@ -37,7 +37,8 @@ class DataLoader {
   void start_epoch(const SamplerState& state) { start_epoch(state.epoch, state.next_batch); }
   // The epoch's next batch, or nothing once it is over.
   std::optional<Batch> next();
-  // Stops the reader and drops the batches read ahead; start_epoch() starts it again.
+  // Stops the reader and drops the batches read ahead; next() then needs a start_epoch() first,
+  // while state() still says where the caller stood.
   void stop();
 
   std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
@@ -52,6 +53,7 @@ class DataLoader {
   };
 
   void read(std::int64_t epoch, std::int64_t first_batch);
+  void stop_reader();
 
   std::shared_ptr<const Dataset> dataset_;
   std::unique_ptr<BatchSampler> sampler_;

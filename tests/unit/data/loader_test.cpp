@@ -236,6 +236,11 @@ TEST(DataLoader, RefusesNextBeforeAnEpochAndBadStarts) {
   EXPECT_THROW(loader.next(), Error);
   EXPECT_THROW(loader.start_epoch(0, 4), InvalidArgument);
   EXPECT_THROW(loader.start_epoch(-1), InvalidArgument);
+  loader.start_epoch(0);
+  ASSERT_TRUE(loader.next().has_value());
+  loader.stop();
+  EXPECT_THROW(loader.next(), Error);
+  EXPECT_EQ(loader.state(), (SamplerState{0, 1}));
   EXPECT_THROW(DataLoader(dataset, sequential(10, 4), {.prefetch = -1}), InvalidArgument);
 }
 
