@@ -17,7 +17,8 @@ void check_lookup(const Tensor& table, const Tensor& indices, const Tensor& rows
             op << ": indices must be int64 on the CPU, got " << ddp::to_string(indices.dtype())
                << " on " << ddp::to_string(indices.device()));
   const std::int64_t* index = indices.data<std::int64_t>();
-  for (std::int64_t i = 0; i < indices.numel(); ++i) {
+  const std::int64_t n = indices.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     DDP_CHECK(0 <= index[i] && index[i] < table.size(0),
               op << ": index " << index[i] << " at position " << i << " is outside [0, "
                  << table.size(0) << "); check the token ids against the table size");
@@ -32,7 +33,8 @@ void gather_rows(const Tensor& table, const Tensor& indices, Tensor& out) {
   const float* src = detail::cpu_floats(table, "gather_rows");
   float* dst = detail::cpu_floats(out, "gather_rows");
   const std::int64_t* index = indices.data<std::int64_t>();
-  for (std::int64_t i = 0; i < indices.numel(); ++i) {
+  const std::int64_t n = indices.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     std::copy(src + index[i] * dim, src + (index[i] + 1) * dim, dst + i * dim);
   }
 }
@@ -43,7 +45,8 @@ void scatter_add_rows(const Tensor& grad_out, const Tensor& indices, Tensor& gra
   const float* src = detail::cpu_floats(grad_out, "scatter_add_rows");
   float* dst = detail::cpu_floats(grad_table, "scatter_add_rows");
   const std::int64_t* index = indices.data<std::int64_t>();
-  for (std::int64_t i = 0; i < indices.numel(); ++i) {
+  const std::int64_t n = indices.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     float* row = dst + index[i] * dim;
     for (std::int64_t d = 0; d < dim; ++d) row[d] += src[i * dim + d];
   }

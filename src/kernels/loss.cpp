@@ -67,7 +67,8 @@ double squared_error_forward(const Tensor& prediction, const Tensor& target) {
   const float* p = detail::cpu_floats(prediction, "squared_error_forward");
   const float* t = detail::cpu_floats(target, "squared_error_forward");
   double total = 0.0;
-  for (std::int64_t i = 0; i < prediction.numel(); ++i) {
+  const std::int64_t n = prediction.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     const double d = static_cast<double>(p[i]) - t[i];
     total += d * d;
   }
@@ -82,7 +83,8 @@ void squared_error_backward(const Tensor& prediction, const Tensor& target, floa
   const float* t = detail::cpu_floats(target, "squared_error_backward");
   float* g = detail::cpu_floats(grad, "squared_error_backward");
   const float two_scale = 2.0f * scale;
-  for (std::int64_t i = 0; i < prediction.numel(); ++i) g[i] = two_scale * (p[i] - t[i]);
+  const std::int64_t n = prediction.numel();
+  for (std::int64_t i = 0; i < n; ++i) g[i] = two_scale * (p[i] - t[i]);
 }
 
 }  // namespace ddp::kernels

@@ -55,7 +55,8 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   const float neg_step_size = static_cast<float>(-(rule.lr / correction1));
   const float correction2_sqrt = static_cast<float>(std::sqrt(correction2));
   const float eps = static_cast<float>(rule.eps);
-  for (std::int64_t i = 0; i < param.numel(); ++i) {
+  const std::int64_t n = param.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     p[i] *= decay;
     m[i] = m[i] * beta1 + one_minus_beta1 * g[i];
     v[i] = v[i] * beta2 + one_minus_beta2 * g[i] * g[i];

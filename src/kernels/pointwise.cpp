@@ -6,14 +6,16 @@ namespace ddp::kernels {
 
 void scale_(Tensor& x, float alpha) {
   float* data = detail::cpu_floats(x, "scale_");
-  for (std::int64_t i = 0; i < x.numel(); ++i) data[i] *= alpha;
+  const std::int64_t n = x.numel();
+  for (std::int64_t i = 0; i < n; ++i) data[i] *= alpha;
 }
 
 void add_scaled_(Tensor& y, float alpha, const Tensor& x) {
   detail::check_same_numel(x, y, "add_scaled_");
   float* out = detail::cpu_floats(y, "add_scaled_");
   const float* in = detail::cpu_floats(x, "add_scaled_");
-  for (std::int64_t i = 0; i < y.numel(); ++i) out[i] += alpha * in[i];
+  const std::int64_t n = y.numel();
+  for (std::int64_t i = 0; i < n; ++i) out[i] += alpha * in[i];
 }
 
 void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
@@ -22,14 +24,16 @@ void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
   const float* x = detail::cpu_floats(a, "multiply");
   const float* y = detail::cpu_floats(b, "multiply");
   float* z = detail::cpu_floats(out, "multiply");
-  for (std::int64_t i = 0; i < out.numel(); ++i) z[i] = x[i] * y[i];
+  const std::int64_t n = out.numel();
+  for (std::int64_t i = 0; i < n; ++i) z[i] = x[i] * y[i];
 }
 
 void dropout_mask(Tensor& mask, float p, Generator& generator) {
   DDP_CHECK(0.0f <= p && p < 1.0f, "dropout probability " << p << " must be in [0, 1)");
   float* data = detail::cpu_floats(mask, "dropout_mask");
   const float keep_scale = 1.0f / (1.0f - p);
-  for (std::int64_t i = 0; i < mask.numel(); ++i) {
+  const std::int64_t n = mask.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     data[i] = generator.uniform() < p ? 0.0f : keep_scale;
   }
 }

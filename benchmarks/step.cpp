@@ -1,0 +1,234 @@
+// ddp-bench step: one process trains an MLP and sets the step's time beside the time of that
+// step's GEMMs alone (the same calls, recorded from the step, same library and threads), which is
+// the floor a CPU step can reach: the ratio says what everything else costs.
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ddp/core/error.hpp"
+#include "ddp/core/random.hpp"
+#include "ddp/kernels/gemm.hpp"
+#include "ddp/kernels/threads.hpp"
+#include "ddp/nn/activation.hpp"
+#include "ddp/nn/linear.hpp"
+#include "ddp/nn/loss.hpp"
+#include "ddp/nn/sequential.hpp"
+#include "ddp/optim/adamw.hpp"
+#include "ddp/optim/sgd.hpp"
+#include "report.hpp"
+#include "subcommands.hpp"
+
+namespace ddp::bench {
+namespace {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::int64_t> parse_widths(const std::string& text) {
+  std::vector<std::int64_t> widths;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    std::size_t used = 0;
+    long long width = 0;
+    try {
+      width = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DDP_CHECK_ARG(used == item.size() && width > 0,
+                  "--model '" << text << "': '" << item << "' is not a positive layer width");
+    widths.push_back(width);
+  }
+  DDP_CHECK_ARG(widths.size() >= 2, "--model '" << text
+                                                << "' needs at least an input and an output width, "
+                                                   "e.g. 784,1024,1024,10");
+  return widths;
+}
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Operands shaped for one recorded call, filled with small values so that no denormals slow it.
+struct GemmOperands {
+  kernels::GemmCall call;
+  Tensor a, b, c;
+};
+
+Tensor filled(Shape shape, Generator& generator) {
+  Tensor t = Tensor::empty(std::move(shape));
+  float* data = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = generator.uniform(-0.1f, 0.1f);
+  return t;
+}
+
+std::vector<GemmOperands> operands_for(const std::vector<kernels::GemmCall>& calls,
+                                       Generator& generator) {
+  std::vector<GemmOperands> out;
+  for (const kernels::GemmCall& call : calls) {
+    const bool ta = call.trans_a == kernels::Transpose::yes;
+    const bool tb = call.trans_b == kernels::Transpose::yes;
+    out.push_back({call, filled(ta ? Shape{call.k, call.m} : Shape{call.m, call.k}, generator),
+                   filled(tb ? Shape{call.n, call.k} : Shape{call.k, call.n}, generator),
+                   filled({call.m, call.n}, generator)});
+  }
+  return out;
+}
+
+}  // namespace
+
+int step(Runtime& runtime, int argc, char** argv) {
+  std::int64_t batch_size = 64;
+  std::string model_text = "784,1024,1024,10";
+  int threads = 1;
+  int iters = 30;
+  int warmup = 5;
+  std::string optimizer_name = "sgd";
+  std::string format_name = "table";
+  po::options_description options("ddp-bench step: an MLP training step against its GEMMs alone");
+  options.add_options()("help,h", "this help")(
+      "batch-size", po::value(&batch_size)->default_value(batch_size), "rows per step")(
+      "model", po::value(&model_text)->default_value(model_text),
+      "layer widths: Linear+ReLU between each pair, no ReLU after the last")(
+      "threads", po::value(&threads)->default_value(threads), "GEMM threads of this process")(
+      "iters", po::value(&iters)->default_value(iters), "timed steps (the medians are reported)")(
+      "warmup", po::value(&warmup)->default_value(warmup), "untimed steps first")(
+      "optimizer", po::value(&optimizer_name)->default_value(optimizer_name),
+      "sgd (momentum 0.9) or adamw")("format", po::value(&format_name)->default_value(format_name),
+                                     "table or csv");
+  po::variables_map values;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    DDP_THROW(InvalidArgument, "step: " << error.what() << "; see ddp-bench step --help");
+  }
+  if (values.count("help")) {
+    if (runtime.rank() == 0) std::cout << options;
+    return 0;
+  }
+  const Format format = parse_format(format_name);
+  DDP_CHECK_ARG(batch_size >= 1, "--batch-size " << batch_size << " must be at least 1");
+  DDP_CHECK_ARG(iters >= 1 && warmup >= 0,
+                "--iters " << iters << " must be >= 1 and --warmup " << warmup << " >= 0");
+  DDP_CHECK_ARG(optimizer_name == "sgd" || optimizer_name == "adamw",
+                "--optimizer '" << optimizer_name << "' is not known; use sgd or adamw");
+  const std::vector<std::int64_t> widths = parse_widths(model_text);
+  kernels::set_compute_threads(threads);
+
+  Generator generator(derive_seed(1234, static_cast<std::uint64_t>(runtime.rank())));
+  nn::Sequential model;
+  for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
+    model.emplace<nn::Linear>(widths[i], widths[i + 1], generator);
+    if (i + 2 < widths.size()) model.emplace<nn::ReLU>();
+  }
+  model.set_input_grad_needed(false);
+  nn::CrossEntropyLoss loss;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  if (optimizer_name == "sgd") {
+    optimizer = std::make_unique<optim::Sgd>(model.parameters(),
+                                             optim::SgdOptions{.lr = 0.01, .momentum = 0.9});
+  } else {
+    optimizer = std::make_unique<optim::Adamw>(model.parameters(), optim::AdamwOptions{});
+  }
+  // A pool of batches labelled by a random linear teacher: learnable, so the loss falls, yet not
+  // memorised within the run (one repeated batch would drive the gradients into denormals, which
+  // are slow and not what training looks like).
+  constexpr std::int64_t kPoolBatches = 16;
+  Tensor inputs = filled({kPoolBatches * batch_size, widths.front()}, generator);
+  Tensor teacher = filled({widths.back(), widths.front()}, generator);
+  Tensor scores = Tensor::empty({kPoolBatches * batch_size, widths.back()});
+  kernels::gemm(inputs, kernels::Transpose::no, teacher, kernels::Transpose::yes, scores);
+  Tensor targets = Tensor::empty({kPoolBatches * batch_size}, DType::int64);
+  for (std::int64_t row = 0; row < scores.size(0); ++row) {
+    const float* s = scores.data<float>() + row * widths.back();
+    targets.data<std::int64_t>()[row] = std::max_element(s, s + widths.back()) - s;
+  }
+
+  auto batch_rows = [&](std::int64_t batch) {
+    const std::int64_t begin = (batch % kPoolBatches) * batch_size;
+    return std::pair{inputs.rows(begin, begin + batch_size),
+                     targets.rows(begin, begin + batch_size)};
+  };
+  // The loss on the first batch before and after: the benchmark checks that it trained.
+  auto first_batch_loss = [&] {
+    auto [x, y] = batch_rows(0);
+    return loss.forward(model.forward(x), y);
+  };
+  const float first_loss = first_batch_loss();
+  std::int64_t next_batch = 0;
+  auto train_step = [&] {
+    auto [x, y] = batch_rows(next_batch++);
+    optimizer->zero_grad();
+    loss.forward(model.forward(x), y);
+    model.backward(loss.backward());
+    optimizer->step();
+  };
+  for (int i = 0; i < warmup; ++i) train_step();
+  std::vector<kernels::GemmCall> calls;
+  {
+    kernels::GemmRecorder recorder;
+    train_step();
+    calls = recorder.calls();
+  }
+  std::vector<GemmOperands> gemms = operands_for(calls, generator);
+  auto run_gemms = [&] {
+    for (GemmOperands& g : gemms) {
+      kernels::gemm(g.a, g.call.trans_a, g.b, g.call.trans_b, g.c, g.call.alpha, g.call.beta);
+    }
+  };
+  for (int i = 0; i < warmup; ++i) run_gemms();
+
+  // Alternating one step and one set of GEMMs keeps both under the same machine conditions
+  // (frequency, neighbours' load); medians drop the rounds a neighbour disturbed.
+  std::vector<double> step_ms;
+  std::vector<double> gemm_ms;
+  for (int i = 0; i < iters; ++i) {
+    Clock::time_point start = Clock::now();
+    train_step();
+    step_ms.push_back(milliseconds_since(start));
+    start = Clock::now();
+    run_gemms();
+    gemm_ms.push_back(milliseconds_since(start));
+  }
+  const float last_loss = first_batch_loss();
+  DDP_CHECK(std::isfinite(last_loss) && last_loss < first_loss,
+            "the MLP did not learn: the first batch's loss went from "
+                << first_loss << " to " << last_loss << " over " << iters + warmup + 1 << " steps");
+
+  double flops = 0.0;
+  for (const kernels::GemmCall& call : calls) {
+    flops += 2.0 * static_cast<double>(call.m) * static_cast<double>(call.n) *
+             static_cast<double>(call.k);
+  }
+  const double step_median = median(step_ms);
+  const double gemm_median = median(gemm_ms);
+  // Dashes, not commas, so that the CSV keeps one cell per column.
+  std::string model_name = model_text;
+  std::replace(model_name.begin(), model_name.end(), ',', '-');
+  if (runtime.rank() == 0) {
+    Report report({"step_ms", "gemm_ms", "ratio", "gemm_gflops", "gemms", "threads", "batch",
+                   "model", "optimizer", "loss_first", "loss_last"});
+    report.add_row({fixed(step_median, 3), fixed(gemm_median, 3),
+                    fixed(step_median / gemm_median, 3), fixed(flops / gemm_median * 1e-6, 1),
+                    std::to_string(calls.size()), std::to_string(threads),
+                    std::to_string(batch_size), model_name, optimizer_name, fixed(first_loss, 4),
+                    fixed(last_loss, 4)});
+    report.print(std::cout, format);
+  }
+  return 0;
+}
+
+}  // namespace ddp::bench
