@@ -1,0 +1,12 @@
+#include "collective_info.hpp"
+
+namespace ddp::comm {
+
+std::string describe(const CollectiveInfo& info) {
+  std::string text = std::string(info.name) + " #" + std::to_string(info.sequence) + " (" +
+                     std::to_string(info.bytes()) + " bytes of " + to_string(info.dtype);
+  if (info.root >= 0) text += ", root " + std::to_string(info.root);
+  return text + ")";
+}
+
+}  // namespace ddp::comm

@@ -1,0 +1,58 @@
+// MpiProcessGroup: the ProcessGroup over an MPI communicator. Collectives run on the group's own
+// background thread in issue order; a watchdog ends the job when one hangs; DDP_DEBUG=1 checks that
+// every rank issued the same collective before running it.
+#pragma once
+
+#include <mpi.h>
+
+#include <functional>
+#include <mutex>
+
+#include "collective_info.hpp"
+#include "ddp/comm/process_group.hpp"
+#include "serial_executor.hpp"
+#include "watchdog.hpp"
+
+namespace ddp::comm {
+
+class MpiProcessGroup final : public ProcessGroup {
+ public:
+  // Takes ownership of comm and frees it on destruction; name appears in error messages.
+  MpiProcessGroup(MPI_Comm comm, std::string name);
+  ~MpiProcessGroup() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+
+  using ProcessGroup::all_reduce_async;
+  WorkPtr all_reduce_async(Tensor input, Tensor output, ReduceOp op) override;
+  WorkPtr broadcast_async(Tensor tensor, int root) override;
+  WorkPtr all_gather_async(Tensor input, Tensor output) override;
+  WorkPtr all_gatherv_async(Tensor input, Tensor output, Counts counts) override;
+  WorkPtr gatherv_async(Tensor input, Tensor output, Counts counts, int root) override;
+  WorkPtr scatterv_async(Tensor input, Tensor output, Counts counts, int root) override;
+  WorkPtr reduce_scatter_async(Tensor input, Tensor output, ReduceOp op) override;
+  WorkPtr barrier_async() override;
+  std::shared_ptr<ProcessGroup> split(int color, int key) override;
+
+ private:
+  // Numbers the collective in issue order and queues it; run executes it on the group's thread.
+  WorkPtr enqueue(CollectiveInfo info, std::function<void()> run);
+  // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.
+  void check_same_collective(const CollectiveInfo& info);
+  void check_root(int root, const char* collective) const;
+  void check_counts(const Counts& counts, const char* collective) const;
+
+  MPI_Comm comm_;
+  std::string name_;
+  int rank_ = 0;
+  int size_ = 1;
+  bool debug_ = false;
+  std::mutex issue_mutex_;
+  std::uint64_t next_sequence_ = 0;
+  Watchdog watchdog_;
+  SerialExecutor executor_;  // last: destroyed first, so queued work drains under the watchdog
+};
+
+}  // namespace ddp::comm

@@ -1,0 +1,144 @@
+#include "ddp/comm/runtime.hpp"
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <thread>
+
+#include "ddp/core/log.hpp"
+#include "mpi_process_group.hpp"
+#include "mpi_types.hpp"
+#include "watchdog.hpp"
+
+namespace ddp {
+namespace {
+
+// A communicator of its own for agreeing on failure, so it never mixes with user collectives.
+MPI_Comm failure_comm = MPI_COMM_NULL;
+bool runtime_exists = false;
+
+// How long a failing rank waits for the others to report the same failure before it aborts.
+constexpr auto kFailureAgreementTime = std::chrono::seconds(3);
+
+std::string short_host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown-host";
+  std::string host(name);
+  return host.substr(0, host.find('.'));
+}
+
+// Polls request until it completes (true) or the deadline passes (false), sleeping between polls
+// so that a waiting rank leaves its core to the others.
+bool wait_until(MPI_Request& request, std::chrono::duration<double> limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int done = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return false;
+    if (done) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// Counts, within kFailureAgreementTime, the ranks that failed too; -1 when not all of them joined.
+int count_failed_ranks(int world_size) {
+  int failed = 1, total = 0;
+  MPI_Request request;
+  if (MPI_Iallreduce(&failed, &total, 1, MPI_INT, MPI_SUM, failure_comm, &request) != MPI_SUCCESS) {
+    return -1;
+  }
+  return wait_until(request, kFailureAgreementTime) && total == world_size ? total : -1;
+}
+
+}  // namespace
+
+Runtime::Runtime(int& argc, char**& argv) {
+  DDP_CHECK(!runtime_exists, "a ddp::Runtime already exists in this process; create only one");
+  int initialized = 0;
+  comm::check_mpi(MPI_Initialized(&initialized), "MPI_Initialized");
+  DDP_CHECK(!initialized, "MPI was initialised before ddp::Runtime; let the Runtime do it");
+  int provided = 0;
+  comm::check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+  runtime_exists = true;
+  if (provided < MPI_THREAD_MULTIPLE) {
+    MPI_Finalize();
+    runtime_exists = false;
+    DDP_THROW(Error, "this MPI library does not support MPI_THREAD_MULTIPLE, which ddp needs to "
+                     "run collectives on background threads; use an MPI built with threads");
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  comm::check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+  comm::check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &world_size_), "MPI_Comm_size");
+  host_ = short_host_name();
+  log::set_identity(rank_, world_size_, host_);
+
+  MPI_Comm local = MPI_COMM_NULL;
+  comm::check_mpi(
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local),
+      "MPI_Comm_split_type");
+  MPI_Comm_rank(local, &local_rank_);
+  MPI_Comm_size(local, &local_size_);
+  MPI_Comm_free(&local);
+
+  comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failure_comm), "MPI_Comm_dup");
+  MPI_Comm world_comm = MPI_COMM_NULL;
+  comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world_comm), "MPI_Comm_dup");
+  world_ = std::make_shared<comm::MpiProcessGroup>(world_comm, "world");
+  DDP_DEBUG_LOG("runtime up: local rank " << local_rank_ << " of " << local_size_);
+}
+
+Runtime::~Runtime() {
+  world_.reset();
+  // Ranks meet before MPI_Finalize, under the collective timeout: a rank that finished while others
+  // still wait for it then waits in an ordinary barrier, where the others' watchdog can end the job
+  // (mpirun 4.1 can crash or hang tearing down a job that has a rank inside MPI_Finalize).
+  MPI_Request request;
+  if (MPI_Ibarrier(failure_comm, &request) != MPI_SUCCESS ||
+      !wait_until(request, comm::collective_timeout())) {
+    DDP_ERROR("not every rank reached the end of the program within the collective timeout; "
+              "aborting the job");
+    abort_job(1);
+  }
+  MPI_Comm_free(&failure_comm);
+  MPI_Finalize();
+  runtime_exists = false;
+}
+
+void Runtime::abort_job(int exit_code) {
+  std::fflush(stderr);
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::_Exit(exit_code);
+}
+
+int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body) {
+  std::optional<Runtime> runtime;
+  try {
+    runtime.emplace(argc, argv);
+    return body(*runtime);
+  } catch (const std::exception& error) {
+    int exit_code = dynamic_cast<const InvalidArgument*>(&error) != nullptr ? 2 : 1;
+    if (!runtime) {
+      std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+      return exit_code;
+    }
+    if (count_failed_ranks(runtime->world_size()) > 0) {
+      // Every rank failed the same way (a bad flag): one message, and a clean exit everywhere.
+      if (runtime->rank() == 0) std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+      std::fflush(stderr);
+      runtime.reset();
+      return exit_code;
+    }
+    std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+    std::fflush(stderr);
+    Runtime::abort_job(exit_code);
+  }
+}
+
+}  // namespace ddp

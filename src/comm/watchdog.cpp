@@ -1,0 +1,56 @@
+#include "watchdog.hpp"
+
+#include <algorithm>
+
+#include "ddp/comm/runtime.hpp"
+#include "ddp/core/env.hpp"
+#include "ddp/core/log.hpp"
+
+namespace ddp::comm {
+
+std::chrono::duration<double> collective_timeout() {
+  double seconds = env::get_double("DDP_TIMEOUT_SECONDS", 300.0);
+  DDP_CHECK_ARG(seconds > 0, "DDP_TIMEOUT_SECONDS=" << seconds << " must be positive");
+  return std::chrono::duration<double>(seconds);
+}
+
+Watchdog::Watchdog(std::string group_name, std::chrono::duration<double> timeout)
+    : group_name_(std::move(group_name)), timeout_(timeout), thread_([this] { run(); }) {}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void Watchdog::begin(const CollectiveInfo& info) {
+  std::lock_guard lock(mutex_);
+  in_flight_ = info;
+  started_ = std::chrono::steady_clock::now();
+}
+
+void Watchdog::end() {
+  std::lock_guard lock(mutex_);
+  in_flight_.reset();
+}
+
+void Watchdog::run() {
+  // Checking a few times per timeout keeps the overshoot small at almost no cost.
+  auto period = std::min<std::chrono::duration<double>>(timeout_ / 4, std::chrono::seconds(1));
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
+    if (!in_flight_) continue;
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_);
+    if (elapsed < timeout_) continue;
+    DDP_ERROR(describe(*in_flight_)
+              << " on group " << group_name_ << " did not complete within " << timeout_.count()
+              << " s: another rank may have died, hung or skipped this collective; aborting the job"
+              << " (DDP_TIMEOUT_SECONDS sets the limit)");
+    Runtime::abort_job(1);
+  }
+}
+
+}  // namespace ddp::comm

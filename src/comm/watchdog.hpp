@@ -1,0 +1,44 @@
+// Watchdog: ends the whole job, with one message, when a collective stays in flight past a timeout,
+// so that a dead, hung or diverging rank never leaves the others waiting silently.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "collective_info.hpp"
+
+namespace ddp::comm {
+
+class Watchdog {
+ public:
+  // group_name appears in the message ("world", "world/split(1)").
+  Watchdog(std::string group_name, std::chrono::duration<double> timeout);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  // Called by the thread that runs the collectives, around each one.
+  void begin(const CollectiveInfo& info);
+  void end();
+
+ private:
+  void run();
+
+  std::string group_name_;
+  std::chrono::duration<double> timeout_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::optional<CollectiveInfo> in_flight_;
+  std::chrono::steady_clock::time_point started_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members it reads are built
+};
+
+// DDP_TIMEOUT_SECONDS, default 300.
+std::chrono::duration<double> collective_timeout();
+
+}  // namespace ddp::comm
