@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "checks.hpp"
+#include "ddp/kernels/softmax.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -24,24 +25,16 @@ double cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor
   detail::check_same_numel(logits, log_probs, "cross_entropy_forward");
   const std::int64_t rows = logits.size(0);
   const std::int64_t classes = logits.size(1);
-  const float* in = detail::cpu_floats(logits, "cross_entropy_forward");
-  float* out = detail::cpu_floats(log_probs, "cross_entropy_forward");
   const std::int64_t* target = targets.data<std::int64_t>();
-  double total = 0.0;
   for (std::int64_t r = 0; r < rows; ++r) {
-    const float* x = in + r * classes;
-    float* y = out + r * classes;
     DDP_CHECK(0 <= target[r] && target[r] < classes,
               "cross-entropy target " << target[r] << " in row " << r << " is outside [0, "
                                       << classes << "); check the labels against the classes");
-    float max = x[0];
-    for (std::int64_t c = 1; c < classes; ++c) max = x[c] > max ? x[c] : max;
-    float sum = 0.0f;
-    for (std::int64_t c = 0; c < classes; ++c) sum += std::exp(x[c] - max);
-    const float log_sum = std::log(sum);
-    for (std::int64_t c = 0; c < classes; ++c) y[c] = x[c] - max - log_sum;
-    total -= y[target[r]];
   }
+  log_softmax_rows(logits, log_probs);
+  const float* lp = log_probs.data<float>();
+  double total = 0.0;
+  for (std::int64_t r = 0; r < rows; ++r) total -= lp[r * classes + target[r]];
   return total;
 }
 

@@ -7,6 +7,7 @@
 #include "ddp/kernels/loss.hpp"
 #include "ddp/kernels/pointwise.hpp"
 #include "ddp/kernels/reduce.hpp"
+#include "ddp/kernels/softmax.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -52,6 +53,29 @@ TEST(Loss, CrossEntropyOfUniformLogitsIsLogClasses) {
   EXPECT_NEAR(cross_entropy_forward(logits, targets, log_probs), 2.0 * std::log(4.0), 1e-6);
   Tensor bad = Tensor::from_vector<std::int64_t>({1, 4}, {2});
   EXPECT_THROW(cross_entropy_forward(logits, bad, log_probs), Error);
+}
+
+TEST(Softmax, RowsSumToOneLogSoftmaxIsItsLogAndLargeInputsStayFinite) {
+  Tensor x = Tensor::from_vector<float>({1, 2, 3, 1000, 1000, -1000}, {2, 3});
+  Tensor p = Tensor::empty({2, 3});
+  Tensor lp = Tensor::empty({2, 3});
+  softmax_rows(x, p);
+  log_softmax_rows(x, lp);
+  for (int r = 0; r < 2; ++r) {
+    double total = 0.0;
+    for (int c = 0; c < 3; ++c) {
+      const float prob = p.data<float>()[r * 3 + c];
+      total += prob;
+      if (prob > 1e-20f) {
+        EXPECT_NEAR(std::log(prob), lp.data<float>()[r * 3 + c], 1e-5);
+      }
+    }
+    EXPECT_NEAR(total, 1.0, 1e-6);
+  }
+  EXPECT_NEAR(lp.data<float>()[3], -std::log(2.0f), 1e-6);
+  EXPECT_NEAR(lp.data<float>()[5], -2000.0f - std::log(2.0f), 1e-3);  // exp underflows, log not
+  Tensor no_rows = p.rows(0, 0);
+  softmax_rows(Tensor::empty({0, 3}), no_rows);
 }
 
 TEST(Pointwise, ScaleAddMultiplyAndReductions) {

@@ -139,6 +139,25 @@ TEST(Dropout, TrainMasksAndScalesEvalIsIdentity) {
   EXPECT_EQ(dropout.backward(r).data_ptr(), r.data_ptr());
 }
 
+// Dropout whose every forward draws the same mask, so that finite differences see one function.
+class FixedMaskDropout : public Dropout {
+ public:
+  using Dropout::Dropout;
+  Tensor forward(const Tensor& input) override {
+    generator().set_state(start_);
+    return Dropout::forward(input);
+  }
+
+ private:
+  Generator::State start_ = generator().state();
+};
+
+TEST(Dropout, GradientMatchesFiniteDifferencesForAFixedMask) {
+  Generator generator(17);
+  FixedMaskDropout dropout(0.4f, 5);
+  expect_module_gradients(dropout, random_tensor({6, 5}, generator));
+}
+
 TEST(Dropout, SameSeedSameMasksOtherSeedOtherMasks) {
   Tensor x = Tensor::from_vector<float>(std::vector<float>(64, 1.0f), {64});
   Dropout a(0.3f, 9), b(0.3f, 9), c(0.3f, derive_seed(9, 1));
