@@ -60,8 +60,10 @@ TensorDataset load_csv(const std::string& path, const CsvOptions& options) {
                      << options.feature_count << " must not be negative");
   std::ifstream file(path, std::ios::binary);
   if (!file) DDP_THROW(InvalidArgument, path << ": cannot open (" << std::strerror(errno) << ")");
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   if (file.bad()) DDP_THROW(InvalidArgument, path << ": read failed");
+  // Spreadsheets may start the file with a UTF-8 byte order mark; it would hide the first label.
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
 
   std::int64_t columns = options.feature_count > 0 ? options.feature_count + 1 : 0;
   std::vector<float> features;

@@ -54,8 +54,11 @@ IdxFile open_idx(const std::string& path, std::uint32_t magic, const char* kind,
 
   const std::uint32_t found = read_u32(file, "magic");
   if (found != magic) {
+    // The files are usually downloaded as .gz; say so rather than only "wrong magic".
+    const bool gzip = (found >> 16) == 0x1f8b;
     DDP_THROW(InvalidArgument, path << ": magic " << hex(found) << " is not an IDX " << kind
-                                    << " file (expected " << hex(magic) << ")");
+                                    << " file (expected " << hex(magic) << ")"
+                                    << (gzip ? "; it is gzip-compressed: gunzip it first" : ""));
   }
   // Multiplying in a budget of the file's size catches a hostile header before any overflow.
   std::uint64_t promised = 4 + 4 * ndims, payload = 1;

@@ -51,6 +51,14 @@ TEST_F(CsvTest, ReadsLabelsAndFeaturesWithHeaderCrlfAndNoFinalNewline) {
   EXPECT_EQ(dataset.targets().to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 0, 2}));
 }
 
+TEST_F(CsvTest, AByteOrderMarkDoesNotHideTheFirstSample) {
+  const TensorDataset dataset =
+      load_csv(write("\xEF\xBB\xBF"
+                     "1,2\n0,3\n"));
+  EXPECT_EQ(dataset.size(), 2);
+  EXPECT_EQ(dataset.targets().to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 0}));
+}
+
 TEST_F(CsvTest, WithoutHeaderInfersColumnsAndClasses) {
   const TensorDataset dataset = load_csv(write("4,1,2,3\n0,4,5,6\n"));
   EXPECT_EQ(dataset.size(), 2);

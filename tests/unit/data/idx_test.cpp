@@ -95,6 +95,13 @@ TEST_F(IdxTest, RefusesTheWrongMagic) {
                  labels_ + ": magic 0x00000803 is not an IDX label file (expected 0x00000801)");
 }
 
+TEST_F(IdxTest, SaysWhenAFileIsStillGzipped) {
+  expect_refused({0x1f, 0x8b, 0x08, 0x08, 0, 0, 0, 0}, labels_file({1}),
+                 images_ +
+                     ": magic 0x1f8b0808 is not an IDX image file (expected 0x00000803); "
+                     "it is gzip-compressed: gunzip it first");
+}
+
 TEST_F(IdxTest, RefusesShortHeadersAndZeroDimensions) {
   expect_refused({0, 0}, labels_file({1}), images_ + ": file ends inside the header (magic)");
   expect_refused({0, 0, 8, 3, 0, 0, 0, 1, 0, 0}, labels_file({1}),

@@ -11,6 +11,8 @@
 #include "ddp/core/random.hpp"
 #include "ddp/data/global_batch_sampler.hpp"
 #include "ddp/data/loader.hpp"
+#include "ddp/data/split.hpp"
+#include "ddp/data/synthetic.hpp"
 
 namespace ddp::data {
 namespace {
@@ -228,6 +230,39 @@ TEST(DataLoader, EveryRankGetsItsChunkIncludingEmptyOnes) {
     EXPECT_EQ(batch->labels.shape(), (Shape{batch->local_n}));
     EXPECT_FALSE(loader.next().has_value());
   }
+}
+
+TEST(DataLoader, RanksTogetherReadTheSameGlobalBatchesForAnyWorldSize) {
+  auto task = std::make_shared<const SyntheticClassification>(300, 6, 4, 21);
+  const TrainValSplit split = split_train_val(task, 0.2, 21);
+  const GlobalBatchOptions options{.global_batch_size = 32, .shuffle = true, .seed = 21};
+  auto whole_batches = [&](int world) {
+    std::vector<std::unique_ptr<DataLoader>> ranks;
+    for (int r = 0; r < world; ++r) {
+      ranks.push_back(std::make_unique<DataLoader>(
+          split.train, std::make_unique<GlobalBatchSampler>(240, options, r, world)));
+      ranks.back()->start_epoch(1);
+    }
+    std::vector<std::vector<float>> batches;
+    for (std::int64_t b = 0; b < ranks[0]->batches_per_epoch(); ++b) {
+      std::vector<float> joined;
+      std::int64_t rows = 0;
+      for (auto& loader : ranks) {
+        const Batch batch = *loader->next();
+        EXPECT_EQ(batch.global_n, b < 7 ? 32 : 16);
+        rows += batch.local_n;
+        const std::vector<float> mine = batch.features.to_vector<float>();
+        joined.insert(joined.end(), mine.begin(), mine.end());
+      }
+      EXPECT_EQ(rows, b < 7 ? 32 : 16);
+      batches.push_back(joined);
+    }
+    return batches;
+  };
+  const auto single = whole_batches(1);
+  ASSERT_EQ(single.size(), 8u);
+  EXPECT_EQ(whole_batches(2), single);
+  EXPECT_EQ(whole_batches(3), single);
 }
 
 TEST(DataLoader, RefusesNextBeforeAnEpochAndBadStarts) {
