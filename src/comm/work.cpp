@@ -3,26 +3,26 @@
 namespace ddp {
 
 void Work::wait() {
-  // std::atomic::wait sleeps on a futex: no spinning that would steal the core MPI polls on.
-  int state = state_.load(std::memory_order_acquire);
-  while (state == pending) {
-    state_.wait(pending, std::memory_order_acquire);
+  // Announce the waiter, so that completion pays for a futex wake only when someone sleeps.
+  int state = state_.fetch_or(waiter, std::memory_order_acq_rel) | waiter;
+  while ((state & ~waiter) == pending) {
+    state_.wait(state, std::memory_order_acquire);
     state = state_.load(std::memory_order_acquire);
   }
-  if (state == failed) std::rethrow_exception(error_);
+  if ((state & ~waiter) == failed) std::rethrow_exception(error_);
 }
 
-bool Work::is_completed() const { return state_.load(std::memory_order_acquire) != pending; }
+bool Work::is_completed() const { return (state_.load(std::memory_order_acquire) & ~waiter) != pending; }
 
-void Work::mark_completed() {
-  state_.store(completed, std::memory_order_release);
-  state_.notify_all();
-}
+void Work::mark_completed() { finish(completed); }
 
 void Work::mark_failed(std::exception_ptr error) {
   error_ = std::move(error);
-  state_.store(failed, std::memory_order_release);
-  state_.notify_all();
+  finish(failed);
+}
+
+void Work::finish(int final_state) {
+  if (state_.exchange(final_state, std::memory_order_acq_rel) & waiter) state_.notify_all();
 }
 
 }  // namespace ddp

@@ -22,7 +22,10 @@ class Work {
   void mark_failed(std::exception_ptr error);
 
  private:
-  enum State : int { pending = 0, completed = 1, failed = 2 };
+  void finish(int final_state);
+
+  // pending, completed or failed, plus the waiter bit while a thread sleeps in wait().
+  enum State : int { pending = 0, completed = 1, failed = 2, waiter = 4 };
   std::atomic<int> state_{pending};
   std::exception_ptr error_;  // written before state_ turns failed, read after
 };

@@ -1,0 +1,130 @@
+// ddp-bench allreduce: the process group's all-reduce against raw MPI_Allreduce in the same run,
+// per size: time, algbw, busbw (as nccl-tests define them) and a count of wrong elements.
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <vector>
+
+#include "ddp/comm/mpi_baseline.hpp"
+#include "options.hpp"
+#include "report.hpp"
+#include "subcommands.hpp"
+
+namespace ddp::bench {
+namespace {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+struct AllReduceOptions {
+  std::int64_t min_bytes = 4;
+  std::int64_t max_bytes = 64 << 20;
+  int iters = 20;   // timed all-reduces per trial; more smooths noise, costs time at large sizes
+  int warmup = 5;   // untimed all-reduces before each trial: first touches, MPI's lazy set-up
+  int trials = 3;   // each side keeps its best trial, so a noisy moment does not decide the ratio
+  std::string format = "table";
+};
+
+// Element i of rank r: small integers, so every sum is exact in float32 and can be checked.
+float contribution(int rank, std::int64_t i) { return static_cast<float>(rank + 1 + i % 7); }
+
+// Seconds per operation, the slowest rank's: a collective is as slow as its last rank.
+double slowest(ProcessGroup& group, double seconds) {
+  Tensor t = Tensor::from_vector<double>({seconds}, {1});
+  group.all_reduce(t, ReduceOp::max);
+  return t.data<double>()[0];
+}
+
+double time_process_group(ProcessGroup& group, const Tensor& buffer, int iters) {
+  std::vector<WorkPtr> works;
+  works.reserve(iters);
+  group.barrier();
+  auto start = Clock::now();
+  // Issued back to back and waited once, as nccl-tests time their operations: the queue stays full.
+  for (int i = 0; i < iters; ++i) works.push_back(group.all_reduce_async(buffer));
+  for (auto& work : works) work->wait();
+  return std::chrono::duration<double>(Clock::now() - start).count() / iters;
+}
+
+double time_raw_mpi(ProcessGroup& group, const Tensor& buffer, int iters) {
+  group.barrier();
+  auto start = Clock::now();
+  mpi_baseline::all_reduce_loop(buffer, iters);
+  return std::chrono::duration<double>(Clock::now() - start).count() / iters;
+}
+
+std::int64_t count_wrong(ProcessGroup& group, std::int64_t count) {
+  std::vector<float> values(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) values[i] = contribution(group.rank(), i);
+  Tensor t = Tensor::from_vector(values, {count});
+  group.all_reduce(t);
+  std::int64_t wrong = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    float expected = 0;
+    for (int r = 0; r < group.size(); ++r) expected += contribution(r, i);
+    wrong += t.data<float>()[i] != expected;
+  }
+  Tensor total = Tensor::from_vector<std::int64_t>({wrong}, {1});
+  group.all_reduce(total);
+  return total.data<std::int64_t>()[0];
+}
+
+}  // namespace
+
+int allreduce(Runtime& runtime, int argc, char** argv) {
+  AllReduceOptions o;
+  po::options_description description("ddp-bench allreduce: in-place float32 sum, sizes doubling");
+  description.add_options()("help,h", "show this help")(
+      "min-bytes", po::value(&o.min_bytes)->default_value(o.min_bytes), "smallest message")(
+      "max-bytes", po::value(&o.max_bytes)->default_value(o.max_bytes), "largest message")(
+      "iters", po::value(&o.iters)->default_value(o.iters), "timed operations per trial")(
+      "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed operations first")(
+      "trials", po::value(&o.trials)->default_value(o.trials), "trials per size; the best counts")(
+      "format", po::value(&o.format)->default_value(o.format), "table or csv");
+  if (!parse_options(argc, argv, description)) return 0;
+  Format format = parse_format(o.format);
+  DDP_CHECK_ARG(o.min_bytes >= 4 && o.max_bytes >= o.min_bytes,
+                "--min-bytes must be at least 4 and --max-bytes at least --min-bytes");
+  DDP_CHECK_ARG(o.iters > 0 && o.warmup >= 0 && o.trials > 0,
+                "--iters and --trials must be positive and --warmup not negative");
+
+  ProcessGroup& group = *runtime.world();
+  const int n = group.size();
+  const double bus_factor = n > 1 ? 2.0 * (n - 1) / n : 1.0;
+  Report report({"bytes", "count", "time_us", "algbw_gbps", "busbw_gbps", "baseline_time_us",
+                 "baseline_busbw_gbps", "vs_baseline", "errors"});
+  std::int64_t total_wrong = 0;
+  for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) {
+    std::int64_t count = bytes / 4;
+    std::int64_t wrong = count_wrong(group, count);
+    total_wrong += wrong;
+    Tensor buffer = Tensor::zeros({count});
+    double ours = 1e30, baseline = 1e30;
+    for (int trial = 0; trial < o.trials; ++trial) {
+      time_process_group(group, buffer, o.warmup);
+      ours = std::min(ours, slowest(group, time_process_group(group, buffer, o.iters)));
+      time_raw_mpi(group, buffer, o.warmup);
+      baseline = std::min(baseline, slowest(group, time_raw_mpi(group, buffer, o.iters)));
+    }
+    double algbw = static_cast<double>(count * 4) / ours / 1e9;
+    double baseline_algbw = static_cast<double>(count * 4) / baseline / 1e9;
+    report.add_row({std::to_string(count * 4), std::to_string(count), fixed(ours * 1e6, 2),
+                    fixed(algbw, 3), fixed(algbw * bus_factor, 3), fixed(baseline * 1e6, 2),
+                    fixed(baseline_algbw * bus_factor, 3), fixed(baseline / ours, 3),
+                    std::to_string(wrong)});
+  }
+  if (runtime.rank() == 0) {
+    if (format == Format::table) {
+      std::cout << "# all_reduce float32 sum in place, " << n << " ranks, best of " << o.trials
+                << " trials of " << o.iters << "; busbw = algbw * 2(n-1)/n (algbw when n = 1);"
+                << " vs_baseline = raw MPI_Allreduce time / ddp time\n";
+    }
+    report.print(std::cout, format);
+  }
+  DDP_CHECK(total_wrong == 0, total_wrong << " elements were reduced wrongly");
+  return 0;
+}
+
+}  // namespace ddp::bench

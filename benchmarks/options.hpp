@@ -1,0 +1,12 @@
+// Command-line parsing shared by the ddp-bench subcommands (Boost.Program_options).
+#pragma once
+
+#include <boost/program_options.hpp>
+
+namespace ddp::bench {
+
+// Parses argv into the variables bound in description. Prints the help and returns false for
+// --help; an unknown option or a bad value is an InvalidArgument naming it.
+bool parse_options(int argc, char** argv, const boost::program_options::options_description& description);
+
+}  // namespace ddp::bench

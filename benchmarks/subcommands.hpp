@@ -1,0 +1,15 @@
+// The subcommands of ddp-bench. Each parses its own options (argv[0] is the subcommand's name),
+// measures its thing and a baseline in the same run, and prints a Report on rank 0.
+#pragma once
+
+#include "ddp/comm/runtime.hpp"
+
+namespace ddp::bench {
+
+// Process-group all-reduce against a raw MPI_Allreduce loop, sizes 4 B to 64 MiB.
+int allreduce(Runtime& runtime, int argc, char** argv);
+
+// One process trains an MLP (784-1024-1024-10, batch 64): step time against its GEMMs alone.
+int step(Runtime& runtime, int argc, char** argv);
+
+}  // namespace ddp::bench
