@@ -12,7 +12,7 @@ namespace ddp::kernels {
 struct SgdUpdate {
   double lr = 0.0;            // step size
   double momentum = 0.0;      // 0 skips the buffer entirely
-  double dampening = 0.0;     // scales the new gradient in the buffer (not on the first step)
+  double dampening = 0.0;     // the buffer takes (1 - dampening) of each new gradient, after step 1
   double weight_decay = 0.0;  // L2 term added to the gradient before momentum
   bool nesterov = false;      // look-ahead: step along grad + momentum * buffer
   bool first_step = false;    // the buffer starts as the (decayed) gradient, as in PyTorch

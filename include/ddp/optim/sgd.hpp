@@ -8,7 +8,7 @@ namespace ddp::optim {
 struct SgdOptions {
   double lr = 0.01;           // step size
   double momentum = 0.0;      // 0 keeps no buffer; 0.9 is the usual choice
-  double dampening = 0.0;     // share of the new gradient held back from the buffer
+  double dampening = 0.0;     // share of each new gradient held back from the buffer (after step 1)
   double weight_decay = 0.0;  // L2 penalty, added to the gradient before momentum
   bool nesterov = false;      // needs momentum > 0 and dampening 0, as in PyTorch
 };
