@@ -121,8 +121,8 @@ int step(Runtime& runtime, int argc, char** argv) {
   }
   const Format format = parse_format(format_name);
   DDP_CHECK_ARG(batch_size >= 1, "--batch-size " << batch_size << " must be at least 1");
-  DDP_CHECK_ARG(iters >= 1 && warmup >= 0,
-                "--iters " << iters << " must be >= 1 and --warmup " << warmup << " >= 0");
+  DDP_CHECK_ARG(iters >= 1, "--iters " << iters << " must be at least 1");
+  DDP_CHECK_ARG(warmup >= 0, "--warmup " << warmup << " must be at least 0");
   DDP_CHECK_ARG(optimizer_name == "sgd" || optimizer_name == "adamw",
                 "--optimizer '" << optimizer_name << "' is not known; use sgd or adamw");
   const std::vector<std::int64_t> widths = parse_widths(model_text);
