@@ -7,8 +7,8 @@
 #include <iostream>
 #include <vector>
 
+#include "cli_options.hpp"
 #include "ddp/comm/mpi_baseline.hpp"
-#include "options.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
 
@@ -21,14 +21,16 @@ using Clock = std::chrono::steady_clock;
 struct AllReduceOptions {
   std::int64_t min_bytes = 4;
   std::int64_t max_bytes = 64 << 20;
-  int iters = 20;   // timed all-reduces per trial; more smooths noise, costs time at large sizes
-  int warmup = 5;   // untimed all-reduces before each trial: first touches, MPI's lazy set-up
-  int trials = 3;   // each side keeps its best trial, so a noisy moment does not decide the ratio
+  int iters = 20;  // timed all-reduces per trial; more smooths noise, costs time at large sizes
+  int warmup = 5;  // untimed all-reduces before each trial: first touches, MPI's lazy set-up
+  int trials = 3;  // each side keeps its best trial, so a noisy moment does not decide the ratio
   std::string format = "table";
 };
 
 // Element i of rank r: small integers, so every sum is exact in float32 and can be checked.
-float contribution(int rank, std::int64_t i) { return static_cast<float>(rank + 1 + i % 7); }
+float contribution(int rank, std::int64_t i) {
+  return static_cast<float>(rank + 1 + i % 7);
+}
 
 // Seconds per operation, the slowest rank's: a collective is as slow as its last rank.
 double slowest(ProcessGroup& group, double seconds) {
@@ -83,7 +85,7 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed operations first")(
       "trials", po::value(&o.trials)->default_value(o.trials), "trials per size; the best counts")(
       "format", po::value(&o.format)->default_value(o.format), "table or csv");
-  if (!parse_options(argc, argv, description)) return 0;
+  if (!cli::parse_options(argc, argv, description)) return 0;
   Format format = parse_format(o.format);
   DDP_CHECK_ARG(o.min_bytes >= 4 && o.max_bytes >= o.min_bytes,
                 "--min-bytes must be at least 4 and --max-bytes at least --min-bytes");

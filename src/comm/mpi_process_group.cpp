@@ -35,7 +35,8 @@ void divide(T* data, std::int64_t count, int divisor) {
 }
 
 void divide_by(const Tensor& tensor, int divisor) {
-  if (tensor.dtype() == DType::float32) return divide(tensor.data<float>(), tensor.numel(), divisor);
+  if (tensor.dtype() == DType::float32)
+    return divide(tensor.data<float>(), tensor.numel(), divisor);
   divide(tensor.data<double>(), tensor.numel(), divisor);
 }
 
@@ -48,11 +49,13 @@ void check_host(const Tensor& tensor, const char* collective) {
 void check_reduction(const Tensor& input, const Tensor& output, ReduceOp op,
                      const char* collective) {
   DDP_CHECK(input.dtype() == output.dtype(), collective << ": input is " << to_string(input.dtype())
-                                                        << ", output " << to_string(output.dtype()));
-  DDP_CHECK(op != ReduceOp::avg || is_floating(input.dtype()),
-            collective << " with avg needs a floating-point tensor, got "
-                       << to_string(input.dtype()));
+                                                        << ", output "
+                                                        << to_string(output.dtype()));
+  DDP_CHECK(
+      op != ReduceOp::avg || is_floating(input.dtype()),
+      collective << " with avg needs a floating-point tensor, got " << to_string(input.dtype()));
   mpi_datatype(input.dtype());
+  mpi_op(op, input.dtype());
 }
 
 std::vector<int> displacements(const std::vector<int>& counts) {
@@ -176,16 +179,15 @@ WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp 
   check_host(input, "all_reduce");
   check_host(output, "all_reduce");
   check_reduction(input, output, op, "all_reduce");
-  DDP_CHECK(input.numel() == output.numel(), "all_reduce: input has "
-                                                 << input.numel() << " elements, output "
-                                                 << output.numel());
+  DDP_CHECK(input.numel() == output.numel(),
+            "all_reduce: input has " << input.numel() << " elements, output " << output.numel());
   CollectiveInfo info{"all_reduce", 0, input.dtype(), input.numel(), -1, static_cast<int>(op)};
   return enqueue(info, [this, input, output, op] {
     bool in_place = input.data_ptr() == output.data_ptr();
     for_each_chunk(output.numel(), [&](std::int64_t offset, int count) {
       const void* send = in_place ? MPI_IN_PLACE : element(input, offset);
       check_mpi(MPI_Allreduce(send, element(output, offset), count, mpi_datatype(output.dtype()),
-                              mpi_op(op), comm_),
+                              mpi_op(op, output.dtype()), comm_),
                 "MPI_Allreduce");
     });
     if (op == ReduceOp::avg) divide_by(output, size_);
@@ -199,8 +201,9 @@ WorkPtr MpiProcessGroup::broadcast_async(Tensor tensor, int root) {
   CollectiveInfo info{"broadcast", 0, tensor.dtype(), tensor.numel(), root, -1};
   return enqueue(info, [this, tensor, root] {
     for_each_chunk(tensor.numel(), [&](std::int64_t offset, int count) {
-      check_mpi(MPI_Bcast(element(tensor, offset), count, mpi_datatype(tensor.dtype()), root, comm_),
-                "MPI_Bcast");
+      check_mpi(
+          MPI_Bcast(element(tensor, offset), count, mpi_datatype(tensor.dtype()), root, comm_),
+          "MPI_Bcast");
     });
   });
 }
@@ -228,11 +231,11 @@ WorkPtr MpiProcessGroup::all_gatherv_async(Tensor input, Tensor output, Counts c
   check_host(output, "all_gatherv");
   check_counts(counts, "all_gatherv");
   std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
-  DDP_CHECK(input.numel() == counts[rank_] && output.numel() == total &&
-                input.dtype() == output.dtype(),
-            "all_gatherv: rank " << rank_ << " sends " << input.numel() << " elements for count "
-                                 << counts[rank_] << " into an output of " << output.numel()
-                                 << " for a total of " << total);
+  DDP_CHECK(
+      input.numel() == counts[rank_] && output.numel() == total && input.dtype() == output.dtype(),
+      "all_gatherv: rank " << rank_ << " sends " << input.numel() << " elements for count "
+                           << counts[rank_] << " into an output of " << output.numel()
+                           << " for a total of " << total);
   std::vector<int> sizes(counts.begin(), counts.end());
   mpi_count(total, "all_gatherv");
   MPI_Datatype type = mpi_datatype(input.dtype());
@@ -253,9 +256,9 @@ WorkPtr MpiProcessGroup::gatherv_async(Tensor input, Tensor output, Counts count
   check_root(root, "gatherv");
   check_counts(counts, "gatherv");
   std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
-  DDP_CHECK(input.numel() == counts[rank_],
-            "gatherv: rank " << rank_ << " sends " << input.numel() << " elements for count "
-                             << counts[rank_]);
+  DDP_CHECK(input.numel() == counts[rank_], "gatherv: rank " << rank_ << " sends " << input.numel()
+                                                             << " elements for count "
+                                                             << counts[rank_]);
   DDP_CHECK(rank_ != root || (output.numel() == total && output.dtype() == input.dtype()),
             "gatherv: the root's output must hold " << total << " " << to_string(input.dtype())
                                                     << " elements, has " << output.numel());
@@ -265,8 +268,8 @@ WorkPtr MpiProcessGroup::gatherv_async(Tensor input, Tensor output, Counts count
   CollectiveInfo info{"gatherv", 0, input.dtype(), total, root, -1};
   return enqueue(info, [this, input, output, sizes, type, root] {
     std::vector<int> displs = displacements(sizes);
-    bool in_place = rank_ == root && sizes[rank_] > 0 &&
-                    input.data_ptr() == element(output, displs[rank_]);
+    bool in_place =
+        rank_ == root && sizes[rank_] > 0 && input.data_ptr() == element(output, displs[rank_]);
     const void* send = in_place ? MPI_IN_PLACE : input.data_ptr();
     void* receive = rank_ == root ? output.data_ptr() : nullptr;
     check_mpi(MPI_Gatherv(send, sizes[rank_], type, receive, sizes.data(), displs.data(), type,
@@ -281,9 +284,9 @@ WorkPtr MpiProcessGroup::scatterv_async(Tensor input, Tensor output, Counts coun
   check_root(root, "scatterv");
   check_counts(counts, "scatterv");
   std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
-  DDP_CHECK(output.numel() == counts[rank_],
-            "scatterv: rank " << rank_ << " receives into " << output.numel()
-                              << " elements for count " << counts[rank_]);
+  DDP_CHECK(output.numel() == counts[rank_], "scatterv: rank "
+                                                 << rank_ << " receives into " << output.numel()
+                                                 << " elements for count " << counts[rank_]);
   DDP_CHECK(rank_ != root || (input.numel() == total && output.dtype() == input.dtype()),
             "scatterv: the root's input must hold " << total << " " << to_string(output.dtype())
                                                     << " elements, has " << input.numel());
@@ -293,8 +296,8 @@ WorkPtr MpiProcessGroup::scatterv_async(Tensor input, Tensor output, Counts coun
   CollectiveInfo info{"scatterv", 0, output.dtype(), total, root, -1};
   return enqueue(info, [this, input, output, sizes, type, root] {
     std::vector<int> displs = displacements(sizes);
-    bool in_place = rank_ == root && sizes[rank_] > 0 &&
-                    output.data_ptr() == element(input, displs[rank_]);
+    bool in_place =
+        rank_ == root && sizes[rank_] > 0 && output.data_ptr() == element(input, displs[rank_]);
     const void* send = rank_ == root ? input.data_ptr() : nullptr;
     void* receive = in_place ? MPI_IN_PLACE : output.data_ptr();
     check_mpi(MPI_Scatterv(send, sizes.data(), displs.data(), type, receive, sizes[rank_], type,
@@ -307,16 +310,17 @@ WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, Reduc
   check_host(input, "reduce_scatter");
   check_host(output, "reduce_scatter");
   check_reduction(input, output, op, "reduce_scatter");
-  DDP_CHECK(input.numel() == output.numel() * size_,
-            "reduce_scatter: input must hold " << size_ << " x " << output.numel()
-                                               << " elements, has " << input.numel());
+  DDP_CHECK(input.numel() == output.numel() * size_, "reduce_scatter: input must hold "
+                                                         << size_ << " x " << output.numel()
+                                                         << " elements, has " << input.numel());
   int count = mpi_count(output.numel(), "reduce_scatter");
-  CollectiveInfo info{"reduce_scatter", 0, output.dtype(), output.numel(), -1,
-                      static_cast<int>(op)};
+  CollectiveInfo info{"reduce_scatter", 0,  output.dtype(),
+                      output.numel(),   -1, static_cast<int>(op)};
   return enqueue(info, [this, input, output, op, count] {
-    check_mpi(MPI_Reduce_scatter_block(input.data_ptr(), output.data_ptr(), count,
-                                       mpi_datatype(output.dtype()), mpi_op(op), comm_),
-              "MPI_Reduce_scatter_block");
+    check_mpi(
+        MPI_Reduce_scatter_block(input.data_ptr(), output.data_ptr(), count,
+                                 mpi_datatype(output.dtype()), mpi_op(op, output.dtype()), comm_),
+        "MPI_Reduce_scatter_block");
     if (op == ReduceOp::avg) divide_by(output, size_);
   });
 }

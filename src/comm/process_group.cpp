@@ -15,7 +15,9 @@ WorkPtr ProcessGroup::scatter_async(Tensor input, Tensor output, int root) {
   return scatterv_async(std::move(input), std::move(output), Counts(size(), block), root);
 }
 
-void ProcessGroup::all_reduce(Tensor tensor, ReduceOp op) { all_reduce_async(tensor, op)->wait(); }
+void ProcessGroup::all_reduce(Tensor tensor, ReduceOp op) {
+  all_reduce_async(tensor, op)->wait();
+}
 
 void ProcessGroup::all_reduce(Tensor input, Tensor output, ReduceOp op) {
   all_reduce_async(std::move(input), std::move(output), op)->wait();
@@ -53,6 +55,8 @@ void ProcessGroup::reduce_scatter(Tensor input, Tensor output, ReduceOp op) {
   reduce_scatter_async(std::move(input), std::move(output), op)->wait();
 }
 
-void ProcessGroup::barrier() { barrier_async()->wait(); }
+void ProcessGroup::barrier() {
+  barrier_async()->wait();
+}
 
 }  // namespace ddp

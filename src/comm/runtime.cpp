@@ -67,8 +67,9 @@ Runtime::Runtime(int& argc, char**& argv) {
   if (provided < MPI_THREAD_MULTIPLE) {
     MPI_Finalize();
     runtime_exists = false;
-    DDP_THROW(Error, "this MPI library does not support MPI_THREAD_MULTIPLE, which ddp needs to "
-                     "run collectives on background threads; use an MPI built with threads");
+    DDP_THROW(Error,
+              "this MPI library does not support MPI_THREAD_MULTIPLE, which ddp needs to "
+              "run collectives on background threads; use an MPI built with threads");
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   comm::check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
@@ -99,8 +100,9 @@ Runtime::~Runtime() {
   MPI_Request request;
   if (MPI_Ibarrier(failure_comm, &request) != MPI_SUCCESS ||
       !wait_until(request, comm::collective_timeout())) {
-    DDP_ERROR("not every rank reached the end of the program within the collective timeout; "
-              "aborting the job");
+    DDP_ERROR(
+        "not every rank reached the end of the program within the collective timeout; "
+        "aborting the job");
     abort_job(1);
   }
   MPI_Comm_free(&failure_comm);
@@ -130,7 +132,8 @@ int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body)
     }
     if (count_failed_ranks(runtime->world_size()) > 0) {
       // Every rank failed the same way (a bad flag): one message, and a clean exit everywhere.
-      if (runtime->rank() == 0) std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+      if (runtime->rank() == 0)
+        std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
       std::fflush(stderr);
       runtime.reset();
       return exit_code;

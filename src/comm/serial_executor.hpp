@@ -28,7 +28,7 @@ class SerialExecutor {
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
-  bool idle_ = false;  // the thread sleeps on wake_
+  bool idle_ = false;   // the thread sleeps on wake_
   std::thread thread_;  // last: starts after the members it reads are built
 };
 

@@ -12,9 +12,13 @@ void Work::wait() {
   if ((state & ~waiter) == failed) std::rethrow_exception(error_);
 }
 
-bool Work::is_completed() const { return (state_.load(std::memory_order_acquire) & ~waiter) != pending; }
+bool Work::is_completed() const {
+  return (state_.load(std::memory_order_acquire) & ~waiter) != pending;
+}
 
-void Work::mark_completed() { finish(completed); }
+void Work::mark_completed() {
+  finish(completed);
+}
 
 void Work::mark_failed(std::exception_ptr error) {
   error_ = std::move(error);

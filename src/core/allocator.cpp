@@ -37,8 +37,8 @@ Allocator& cpu_allocator() {
 
 Allocator& allocator_for(const Device& device) {
   Allocator* allocator = registry()[static_cast<std::size_t>(device.kind)];
-  DDP_CHECK(allocator != nullptr, "no allocator for " << to_string(device)
-                                                      << ": this build of ddp has no CUDA support");
+  DDP_CHECK(allocator != nullptr,
+            "no allocator for " << to_string(device) << ": this build of ddp has no CUDA support");
   return *allocator;
 }
 

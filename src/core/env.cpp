@@ -48,8 +48,8 @@ bool get_bool(const char* name, bool fallback) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") return true;
   if (lower == "0" || lower == "false" || lower == "no" || lower == "off") return false;
-  DDP_THROW(InvalidArgument, "environment variable " << name << "='" << *value
-                                                     << "' is not a boolean; use 1 or 0");
+  DDP_THROW(InvalidArgument,
+            "environment variable " << name << "='" << *value << "' is not a boolean; use 1 or 0");
 }
 
 }  // namespace ddp::env

@@ -42,10 +42,14 @@ const Settings& settings() {
 
 const char* level_tag(Level level) {
   switch (level) {
-    case Level::debug: return "debug: ";
-    case Level::info: return "";
-    case Level::warning: return "warning: ";
-    case Level::error: return "error: ";
+    case Level::debug:
+      return "debug: ";
+    case Level::info:
+      return "";
+    case Level::warning:
+      return "warning: ";
+    case Level::error:
+      return "error: ";
   }
   return "";
 }

@@ -23,7 +23,9 @@ std::string to_string(const Shape& shape) {
 Storage::Storage(std::size_t nbytes, Device device)
     : data_(allocator_for(device).allocate(nbytes, device)), nbytes_(nbytes), device_(device) {}
 
-Storage::~Storage() { allocator_for(device_).deallocate(data_, nbytes_, device_); }
+Storage::~Storage() {
+  allocator_for(device_).deallocate(data_, nbytes_, device_);
+}
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, std::size_t offset_bytes, Shape shape, DType dtype)
     : storage_(std::move(storage)),
@@ -56,7 +58,8 @@ Tensor Tensor::view(std::int64_t element_offset, Shape shape) const {
   DDP_CHECK(element_offset >= 0 && element_offset + count <= numel(),
             "view of " << count << " elements at offset " << element_offset
                        << " does not fit in a tensor of shape " << to_string(shape_));
-  std::size_t offset = offset_bytes_ + static_cast<std::size_t>(element_offset) * dtype_size(dtype_);
+  std::size_t offset =
+      offset_bytes_ + static_cast<std::size_t>(element_offset) * dtype_size(dtype_);
   return Tensor(storage_, offset, std::move(shape), dtype_);
 }
 
@@ -87,7 +90,8 @@ void Tensor::copy_(const Tensor& src) {
   DDP_CHECK(device().is_cpu() && src.device().is_cpu(),
             "copy_ between " << to_string(src.device()) << " and " << to_string(device())
                              << " needs the CUDA kernels");
-  if (nbytes() > 0 && data_ptr() != src.data_ptr()) std::memmove(data_ptr(), src.data_ptr(), nbytes());
+  if (nbytes() > 0 && data_ptr() != src.data_ptr())
+    std::memmove(data_ptr(), src.data_ptr(), nbytes());
 }
 
 }  // namespace ddp

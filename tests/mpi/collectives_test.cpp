@@ -12,8 +12,11 @@ namespace {
 
 using testing_env::world;
 
-// The value rank r contributes at element i: distinct per rank and per position, exact in any dtype.
-double contribution(int rank, std::int64_t i) { return rank + 1 + static_cast<double>(i % 5); }
+// The value rank r contributes at element i: distinct per rank and per position, exact in any
+// dtype.
+double contribution(int rank, std::int64_t i) {
+  return rank + 1 + static_cast<double>(i % 5);
+}
 
 template <typename T>
 Tensor filled(std::int64_t count, int rank) {
@@ -129,7 +132,8 @@ TEST(Gather, EqualAndUnevenToEveryRoot) {
       expect_concatenation(equal, Counts(n, 3));
       expect_concatenation(uneven, counts);
     } else {
-      for (float v : equal.to_vector<float>()) ASSERT_EQ(v, 0.0f) << "a non-root output was written";
+      for (float v : equal.to_vector<float>())
+        ASSERT_EQ(v, 0.0f) << "a non-root output was written";
     }
   }
 }
@@ -172,12 +176,15 @@ TEST(ReduceScatter, EachRankGetsTheSumOfItsBlock) {
   }
 }
 
-TEST(Barrier, Completes) { world().barrier(); }
+TEST(Barrier, Completes) {
+  world().barrier();
+}
 
 TEST(Async, CollectivesProgressWhileTheCallerComputes) {
   Tensor big = filled<float>(1 << 20, world().rank());
   std::vector<WorkPtr> works;
-  for (int i = 0; i < 4; ++i) works.push_back(world().all_reduce_async(big.rows(i << 18, (i + 1) << 18)));
+  for (int i = 0; i < 4; ++i)
+    works.push_back(world().all_reduce_async(big.rows(i << 18, (i + 1) << 18)));
   // Busy caller: never calls into the group, yet every collective completes in the background.
   volatile double sink = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -7,6 +7,8 @@ namespace ddp::testing_env {
 
 inline Runtime* runtime = nullptr;
 
-inline ProcessGroup& world() { return *runtime->world(); }
+inline ProcessGroup& world() {
+  return *runtime->world();
+}
 
 }  // namespace ddp::testing_env

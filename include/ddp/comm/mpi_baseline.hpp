@@ -1,4 +1,5 @@
-// Raw MPI_Allreduce on the calling thread: the baseline ddp-bench measures the process group against.
+// Raw MPI_Allreduce on the calling thread: the baseline ddp-bench measures the process group
+// against.
 #pragma once
 
 #include "ddp/core/tensor.hpp"

@@ -43,9 +43,10 @@ class Runtime {
 };
 
 // The body of every ddp program. Runs body(runtime) and turns what it throws into one line,
-// "[rank R/N host] error: ...", and an exit code: 2 for ddp::InvalidArgument, 1 otherwise. When every
-// rank fails the same way (a bad flag) each exits cleanly with rank 0 alone printing; when only some
-// ranks fail, they print their own message and abort the job so that no other rank waits forever.
+// "[rank R/N host] error: ...", and an exit code: 2 for ddp::InvalidArgument, 1 otherwise. When
+// every rank fails the same way (a bad flag) each exits cleanly with rank 0 alone printing; when
+// only some ranks fail, they print their own message and abort the job so that no other rank waits
+// forever.
 int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body);
 
 }  // namespace ddp

@@ -37,21 +37,21 @@ std::string source_location(const char* file, int line);
 }  // namespace ddp
 
 // DDP_THROW(Type, "text " << value): builds the message with a stream and throws Type.
-#define DDP_THROW(Type, message_stream)                                               \
-  do {                                                                                \
-    std::ostringstream ddp_message_;                                                  \
-    ddp_message_ << message_stream;                                                   \
+#define DDP_THROW(Type, message_stream)                                                 \
+  do {                                                                                  \
+    std::ostringstream ddp_message_;                                                    \
+    ddp_message_ << message_stream;                                                     \
     throw Type(ddp_message_.str(), ::ddp::detail::source_location(__FILE__, __LINE__)); \
   } while (false)
 
 // DDP_CHECK(cond, "what was wrong; what to do"): throws ddp::Error when cond is false.
-#define DDP_CHECK(condition, message_stream)                 \
-  do {                                                       \
+#define DDP_CHECK(condition, message_stream)                   \
+  do {                                                         \
     if (!(condition)) DDP_THROW(::ddp::Error, message_stream); \
   } while (false)
 
 // DDP_CHECK_ARG: the same for bad user input (ddp::InvalidArgument, exit code 2).
-#define DDP_CHECK_ARG(condition, message_stream)                       \
-  do {                                                                 \
+#define DDP_CHECK_ARG(condition, message_stream)                         \
+  do {                                                                   \
     if (!(condition)) DDP_THROW(::ddp::InvalidArgument, message_stream); \
   } while (false)

@@ -21,13 +21,13 @@ std::string prefix();
 
 }  // namespace ddp::log
 
-#define DDP_LOG(level, message_stream)                               \
-  do {                                                               \
-    if (::ddp::log::enabled(level)) {                                \
-      std::ostringstream ddp_log_stream_;                            \
-      ddp_log_stream_ << message_stream;                             \
-      ::ddp::log::write(level, ddp_log_stream_.str());               \
-    }                                                                \
+#define DDP_LOG(level, message_stream)                 \
+  do {                                                 \
+    if (::ddp::log::enabled(level)) {                  \
+      std::ostringstream ddp_log_stream_;              \
+      ddp_log_stream_ << message_stream;               \
+      ::ddp::log::write(level, ddp_log_stream_.str()); \
+    }                                                  \
   } while (false)
 
 #define DDP_DEBUG_LOG(message_stream) DDP_LOG(::ddp::log::Level::debug, message_stream)

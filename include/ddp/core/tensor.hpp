@@ -59,8 +59,8 @@ class Tensor {
   void* data_ptr() const;
   template <typename T>
   T* data() const {
-    DDP_CHECK(dtype_ == dtype_of<T>(), "tensor holds " << to_string(dtype_) << ", asked for "
-                                                       << to_string(dtype_of<T>()));
+    DDP_CHECK(dtype_ == dtype_of<T>(),
+              "tensor holds " << to_string(dtype_) << ", asked for " << to_string(dtype_of<T>()));
     return static_cast<T*>(data_ptr());
   }
 

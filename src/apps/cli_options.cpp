@@ -1,10 +1,10 @@
-#include "options.hpp"
+#include "cli_options.hpp"
 
 #include <iostream>
 
 #include "ddp/core/error.hpp"
 
-namespace ddp::bench {
+namespace ddp::cli {
 
 bool parse_options(int argc, char** argv,
                    const boost::program_options::options_description& description) {
@@ -23,4 +23,4 @@ bool parse_options(int argc, char** argv,
   return true;
 }
 
-}  // namespace ddp::bench
+}  // namespace ddp::cli
