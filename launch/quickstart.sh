@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The README's first command: installs what is missing, builds ddp, and runs the main job at 2 ranks.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/launch/build.sh" "$root/build"
+"$root/launch/ddp-mpirun" -n 2 "$root/build/src/apps/ddp-tutorial" "$@"
