@@ -6,7 +6,7 @@ steps with SGD (momentum, weight decay) and with AdamW on the same batches, then
 (ddp_pytorch_crosscheck) on the same files and compares the final parameters.
 
   cmake --build build --target ddp_pytorch_crosscheck
-  /usr/bin/python3 tests/e2e/pytorch_crosscheck.py build/tests/ddp_pytorch_crosscheck
+  /usr/bin/python3 tests/e2e/pytorch_crosscheck.py build/tests/e2e/ddp_pytorch_crosscheck
 
 Exits 1 when the final parameters differ by more than 1e-5: in absolute terms and relative to
 the largest parameter. The element-wise relative difference (floored at |p| = 1e-3) is printed as
