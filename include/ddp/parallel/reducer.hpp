@@ -1,0 +1,91 @@
+// Reducer: the one place that knows gradient buckets. It points every parameter's grad at a view
+// of its bucket's flat buffer, counts gradients as backward reports them, launches each bucket's
+// all-reduce (SUM) the moment the bucket is complete, and waits for the stragglers in finish().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ddp/comm/process_group.hpp"
+#include "ddp/nn/module.hpp"
+#include "ddp/parallel/bucket_plan.hpp"
+
+namespace ddp::parallel {
+
+// What travels on the wire. bf16 halves the bytes; each rank rounds its gradient to bf16 once,
+// sums are formed in float32 and rounded back at every step of the reduction.
+enum class GradCompression { none, bf16 };
+
+// "none" or "bf16"; anything else is an InvalidArgument naming --grad-compression.
+GradCompression parse_grad_compression(const std::string& name);
+std::string to_string(GradCompression compression);
+
+struct ReducerOptions {
+  BucketLimits limits;  // bucket sizes: the overlap/efficiency trade-off
+  GradCompression compression = GradCompression::none;  // none keeps results exact in float32
+  // Adds one small all-reduce per step that counts, per parameter, the ranks that gave it a
+  // gradient; a parameter no rank used then keeps has_grad false, so the optimizer skips it as a
+  // single process would. Without it such a parameter gets a zero gradient (weight decay and
+  // momentum still move it). Either way an unused parameter counts as zero and never hangs.
+  bool find_unused_parameters = false;
+};
+
+class Reducer {
+ public:
+  // params: the module's parameters() in registration order, the same list on every rank; their
+  // grads are replaced by bucket views (current contents kept). Both must outlive the reducer.
+  Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGroup> group,
+          const ReducerOptions& options);
+  ~Reducer();  // waits for all-reduces still in flight: they write into the buckets
+  Reducer(const Reducer&) = delete;
+  Reducer& operator=(const Reducer&) = delete;
+
+  // The module's grad-ready hook: parameter `index`'s gradient is final for this step. Buckets are
+  // launched in plan order only (a complete bucket waits for the ones before it), so every rank
+  // issues the same all-reduces in the same order whatever its timing.
+  void grad_ready(std::size_t index);
+  // Launches the buckets backward did not complete (a parameter without a gradient counts as
+  // zero), waits for every bucket and marks the gradients present: they now hold the sums over
+  // all ranks. Every rank must call it once per synchronised step, before the optimizer step.
+  void finish();
+
+  // While false, grad_ready does nothing and finish() returns at once: gradients accumulate
+  // locally (gradient accumulation) until a step with sync on reduces them all.
+  void set_sync(bool enabled);
+  bool sync_enabled() const { return sync_; }
+
+  const BucketPlan& plan() const { return plan_; }
+  // Buckets handed to the process group so far this step: all of them once backward has reported
+  // every gradient, which is what lets their all-reduces overlap the rest of backward.
+  std::size_t buckets_launched() const { return next_launch_; }
+  GradCompression compression() const { return options_.compression; }
+  // Bytes each rank hands to the all-reduces per step (the buffers' size on the wire dtype).
+  std::int64_t wire_bytes_per_step() const;
+
+ private:
+  struct BucketState {
+    Tensor flat;  // float32: the gradients live here as views
+    Tensor wire;  // bfloat16 copy that is reduced instead of flat, under compression
+    WorkPtr work;
+    std::size_t pending = 0;  // gradients not yet reported this step
+  };
+
+  void launch_complete_buckets();
+  void launch(std::size_t bucket);
+  void wait_all_quietly();
+  void start_next_step();
+
+  std::vector<nn::Parameter*> params_;
+  std::shared_ptr<ProcessGroup> group_;
+  ReducerOptions options_;
+  BucketPlan plan_;
+  std::vector<BucketState> buckets_;
+  std::vector<bool> reported_;   // per parameter: its gradient was reported this step
+  std::size_t next_launch_ = 0;  // buckets before it are in flight or done this step
+  bool sync_ = true;
+};
+
+}  // namespace ddp::parallel

@@ -1,0 +1,184 @@
+#include "ddp/parallel/data_parallel.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include "ddp/data/global_batch_sampler.hpp"
+
+namespace ddp::parallel {
+namespace {
+
+// FNV-1a over a parameter's name and shape: equal on two ranks exactly when both are.
+std::int64_t fingerprint(const nn::Parameter& param) {
+  std::uint64_t hash = 14695981039346656037ull;
+  auto mix = [&hash](std::uint64_t byte) {
+    hash ^= byte;
+    hash *= 1099511628211ull;
+  };
+  for (char c : param.name) mix(static_cast<unsigned char>(c));
+  mix(0);
+  for (std::int64_t dim : param.value.shape()) {
+    for (int shift = 0; shift < 64; shift += 8)
+      mix((static_cast<std::uint64_t>(dim) >> shift) & 0xff);
+  }
+  return static_cast<std::int64_t>(hash);
+}
+
+Counts gather_one(ProcessGroup& group, std::int64_t value) {
+  Tensor all = Tensor::zeros({group.size()}, DType::int64);
+  group.all_gather(Tensor::from_vector<std::int64_t>({value}, {1}), all);
+  return all.to_vector<std::int64_t>();
+}
+
+// Every rank's text, on every rank: for error messages only, so one int32 per character is fine.
+std::vector<std::string> all_gather_text(ProcessGroup& group, const std::string& text) {
+  Counts lengths = gather_one(group, static_cast<std::int64_t>(text.size()));
+  std::int64_t total = 0;
+  for (std::int64_t length : lengths) total += length;
+  Tensor mine = Tensor::from_vector(std::vector<std::int32_t>(text.begin(), text.end()),
+                                    {static_cast<std::int64_t>(text.size())});
+  Tensor all = Tensor::zeros({total}, DType::int32);
+  group.all_gatherv(mine, all, lengths);
+  std::vector<std::string> texts;
+  const std::int32_t* chars = all.data<std::int32_t>();
+  for (std::int64_t length : lengths) {
+    texts.emplace_back(chars, chars + length);
+    chars += length;
+  }
+  return texts;
+}
+
+Shape row_shape(const Tensor& t) {
+  return Shape(t.shape().begin() + 1, t.shape().end());
+}
+
+Shape with_rows(std::int64_t rows, const Shape& trailing) {
+  Shape shape{rows};
+  shape.insert(shape.end(), trailing.begin(), trailing.end());
+  return shape;
+}
+
+// Rows per rank and the elements of one row, checked equal on every rank.
+Counts rows_per_rank(ProcessGroup& group, const Tensor& local, const char* what) {
+  DDP_CHECK(local.defined() && local.ndim() >= 1,
+            what << " needs a tensor with rows (dimension 0) on every rank");
+  const std::int64_t row_elements = ddp::numel(row_shape(local));
+  Counts widths = gather_one(group, row_elements);
+  DDP_CHECK(
+      std::all_of(widths.begin(), widths.end(), [&](std::int64_t w) { return w == widths[0]; }),
+      what << ": rank " << group.rank() << " has rows of " << row_elements
+           << " elements, rank 0 of " << widths[0] << "; rows must have one shape");
+  return gather_one(group, local.size(0));
+}
+
+Counts times(Counts counts, std::int64_t factor) {
+  for (std::int64_t& count : counts) count *= factor;
+  return counts;
+}
+
+}  // namespace
+
+void check_same_parameters(nn::Module& module, ProcessGroup& group) {
+  const std::vector<nn::Parameter*> params = module.parameters();
+  std::vector<std::int64_t> prints;
+  for (const nn::Parameter* param : params) prints.push_back(fingerprint(*param));
+  Counts counts = gather_one(group, static_cast<std::int64_t>(prints.size()));
+  std::int64_t total = 0;
+  for (std::int64_t count : counts) total += count;
+  Tensor all = Tensor::zeros({total}, DType::int64);
+  group.all_gatherv(Tensor::from_vector(prints, {static_cast<std::int64_t>(prints.size())}), all,
+                    counts);
+
+  // Every rank sees the same gathered table, so all find the same first difference.
+  std::vector<const std::int64_t*> begins;
+  const std::int64_t* next = all.data<std::int64_t>();
+  for (std::int64_t count : counts) {
+    begins.push_back(next);
+    next += count;
+  }
+  const std::int64_t longest = *std::max_element(counts.begin(), counts.end());
+  for (std::int64_t i = 0; i < longest; ++i) {
+    std::vector<int> differing;
+    for (int r = 1; r < group.size(); ++r) {
+      const bool both = i < counts[0] && i < counts[r];
+      if (!both || begins[r][i] != begins[0][i]) differing.push_back(r);
+    }
+    if (differing.empty()) continue;
+    std::ostringstream mine;
+    if (i < static_cast<std::int64_t>(params.size())) {
+      mine << "'" << params[i]->name << "' " << to_string(params[i]->value.shape());
+    } else {
+      mine << "nothing (" << params.size() << " parameters)";
+    }
+    const std::vector<std::string> texts = all_gather_text(group, mine.str());
+    std::ostringstream message;
+    message << "the ranks' models differ at parameter #" << i << ": rank 0 has " << texts[0];
+    for (int r : differing) message << ", rank " << r << " has " << texts[r];
+    message << "; every rank must build the same model before DistributedDataParallel";
+    DDP_THROW(Error, message.str());
+  }
+}
+
+void replicate(nn::Module& module, ProcessGroup& group, int root) {
+  check_same_parameters(module, group);
+  std::vector<WorkPtr> works;
+  for (nn::Parameter* param : module.parameters()) {
+    works.push_back(group.broadcast_async(param->value, root));
+  }
+  for (const WorkPtr& work : works) work->wait();
+}
+
+std::vector<std::int64_t> chunk_sizes(std::int64_t rows, int world_size) {
+  std::vector<std::int64_t> sizes;
+  for (int r = 0; r < world_size; ++r)
+    sizes.push_back(data::chunk_bounds(rows, world_size, r).size());
+  return sizes;
+}
+
+Tensor scatter(ProcessGroup& group, const Tensor& input, int root) {
+  // Root tells the others what they will receive: dtype, then the shape.
+  constexpr std::int64_t kMaxDims = 8;
+  Tensor header = Tensor::zeros({2 + kMaxDims}, DType::int64);
+  if (group.rank() == root) {
+    DDP_CHECK(input.defined() && input.ndim() >= 1 && input.ndim() <= kMaxDims,
+              "scatter: root's input needs 1 to " << kMaxDims << " dimensions");
+    std::int64_t* h = header.data<std::int64_t>();
+    h[0] = static_cast<std::int64_t>(input.dtype());
+    h[1] = static_cast<std::int64_t>(input.ndim());
+    for (std::size_t d = 0; d < input.ndim(); ++d) h[2 + d] = input.size(d);
+  }
+  group.broadcast(header, root);
+  const std::int64_t* h = header.data<std::int64_t>();
+  const DType dtype = static_cast<DType>(h[0]);
+  const Shape shape(h + 2, h + 2 + h[1]);
+  const Shape trailing(shape.begin() + 1, shape.end());
+  const std::vector<std::int64_t> sizes = chunk_sizes(shape[0], group.size());
+  Tensor output = Tensor::empty(with_rows(sizes[group.rank()], trailing), dtype);
+  group.scatterv(group.rank() == root ? input : Tensor{}, output,
+                 times(sizes, ddp::numel(trailing)), root);
+  return output;
+}
+
+Tensor gather(ProcessGroup& group, const Tensor& local, int root) {
+  Counts rows = rows_per_rank(group, local, "gather");
+  const Shape trailing = row_shape(local);
+  std::int64_t total = 0;
+  for (std::int64_t r : rows) total += r;
+  Tensor output;
+  if (group.rank() == root) output = Tensor::empty(with_rows(total, trailing), local.dtype());
+  group.gatherv(local, output, times(rows, ddp::numel(trailing)), root);
+  return output;
+}
+
+Tensor all_gather(ProcessGroup& group, const Tensor& local) {
+  Counts rows = rows_per_rank(group, local, "all_gather");
+  const Shape trailing = row_shape(local);
+  std::int64_t total = 0;
+  for (std::int64_t r : rows) total += r;
+  Tensor output = Tensor::empty(with_rows(total, trailing), local.dtype());
+  group.all_gatherv(local, output, times(rows, ddp::numel(trailing)));
+  return output;
+}
+
+}  // namespace ddp::parallel

@@ -1,0 +1,159 @@
+#include "ddp/parallel/reducer.hpp"
+
+#include <algorithm>
+
+#include "ddp/core/log.hpp"
+#include "ddp/kernels/convert.hpp"
+
+namespace ddp::parallel {
+
+GradCompression parse_grad_compression(const std::string& name) {
+  if (name == "none") return GradCompression::none;
+  if (name == "bf16") return GradCompression::bf16;
+  DDP_THROW(InvalidArgument, "--grad-compression '" << name << "' is not known; use none or bf16");
+}
+
+std::string to_string(GradCompression compression) {
+  return compression == GradCompression::bf16 ? "bf16" : "none";
+}
+
+Reducer::Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGroup> group,
+                 const ReducerOptions& options)
+    : params_(std::move(params)), group_(std::move(group)), options_(options) {
+  DDP_CHECK(group_ != nullptr, "Reducer needs a process group");
+  std::vector<std::int64_t> numels;
+  for (const nn::Parameter* param : params_) {
+    DDP_CHECK(param->value.dtype() == DType::float32 && param->value.device().is_cpu(),
+              "Reducer: parameter '" << param->name << "' is " << to_string(param->value.dtype())
+                                     << " on " << to_string(param->value.device())
+                                     << "; buckets hold float32 host gradients");
+    numels.push_back(param->value.numel());
+  }
+  plan_ = plan_buckets(numels, dtype_size(DType::float32), options_.limits);
+  buckets_.resize(plan_.buckets.size());
+  for (std::size_t b = 0; b < plan_.buckets.size(); ++b) {
+    BucketState& state = buckets_[b];
+    state.flat = Tensor::zeros({plan_.buckets[b].numel});
+    if (options_.compression == GradCompression::bf16) {
+      state.wire = Tensor::zeros({plan_.buckets[b].numel}, DType::bfloat16);
+    }
+    for (const BucketEntry& entry : plan_.buckets[b].entries) {
+      nn::Parameter& param = *params_[entry.parameter];
+      Tensor view = state.flat.view(entry.offset, param.value.shape());
+      // A one-time copy, so that gradients accumulated before DDP was set up are not lost.
+      if (param.grad.defined() && param.grad.numel() == view.numel()) view.copy_(param.grad);
+      param.grad = view;
+    }
+  }
+  reported_.assign(params_.size(), false);
+  start_next_step();
+}
+
+Reducer::~Reducer() {
+  wait_all_quietly();
+}
+
+void Reducer::grad_ready(std::size_t index) {
+  if (!sync_) return;
+  DDP_CHECK(index < params_.size(),
+            "Reducer: grad-ready hook for parameter " << index << " of " << params_.size());
+  DDP_CHECK(!reported_[index], "the gradient of '"
+                                   << params_[index]->name
+                                   << "' was reported twice in one step: call finish() after each "
+                                      "backward (no_sync() to accumulate), and use each parameter "
+                                      "once per forward");
+  reported_[index] = true;
+  std::size_t bucket = plan_.bucket_of[index];
+  if (--buckets_[bucket].pending == 0 && bucket == next_launch_) launch_complete_buckets();
+}
+
+void Reducer::launch_complete_buckets() {
+  while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
+    launch(next_launch_++);
+  }
+}
+
+void Reducer::launch(std::size_t bucket) {
+  BucketState& state = buckets_[bucket];
+  if (options_.compression == GradCompression::bf16) {
+    kernels::to_bfloat16(state.flat, state.wire);
+    state.work = group_->all_reduce_async(state.wire, ReduceOp::sum);
+  } else {
+    state.work = group_->all_reduce_async(state.flat, ReduceOp::sum);
+  }
+}
+
+void Reducer::finish() {
+  if (!sync_) return;
+  // A gradient backward never wrote is stale memory: it counts as zero. One written in an earlier
+  // no_sync step but not reached this time is kept: it is that accumulation's result.
+  for (std::size_t b = next_launch_; b < buckets_.size(); ++b) {
+    for (const BucketEntry& entry : plan_.buckets[b].entries) {
+      nn::Parameter& param = *params_[entry.parameter];
+      if (!reported_[entry.parameter] && !param.has_grad) param.grad.zero_();
+    }
+    buckets_[b].pending = 0;
+  }
+  launch_complete_buckets();
+
+  Tensor usage;
+  WorkPtr usage_work;
+  if (options_.find_unused_parameters) {
+    std::vector<std::int32_t> used(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) used[i] = params_[i]->has_grad ? 1 : 0;
+    usage = Tensor::from_vector(used, {static_cast<std::int64_t>(used.size())});
+    usage_work = group_->all_reduce_async(usage, ReduceOp::sum);
+  }
+  for (BucketState& state : buckets_) {
+    state.work->wait();
+    state.work.reset();
+    if (options_.compression == GradCompression::bf16)
+      kernels::from_bfloat16(state.wire, state.flat);
+  }
+  if (usage_work) {
+    usage_work->wait();
+    const std::int32_t* counts = usage.data<std::int32_t>();
+    for (std::size_t i = 0; i < params_.size(); ++i) params_[i]->has_grad = counts[i] > 0;
+  } else {
+    for (nn::Parameter* param : params_) param->has_grad = true;
+  }
+  start_next_step();
+}
+
+void Reducer::set_sync(bool enabled) {
+  // Turning sync back on is always safe: nothing is counted while it is off.
+  DDP_CHECK(enabled || std::find(reported_.begin(), reported_.end(), true) == reported_.end(),
+            "no_sync() entered in the middle of a step: enter it between finish() and the next "
+            "backward");
+  sync_ = enabled;
+}
+
+std::int64_t Reducer::wire_bytes_per_step() const {
+  const DType wire =
+      options_.compression == GradCompression::bf16 ? DType::bfloat16 : DType::float32;
+  std::int64_t total = 0;
+  for (const Bucket& bucket : plan_.buckets) total += bucket.numel;
+  return total * static_cast<std::int64_t>(dtype_size(wire));
+}
+
+void Reducer::wait_all_quietly() {
+  for (BucketState& state : buckets_) {
+    if (!state.work) continue;
+    try {
+      state.work->wait();
+    } catch (const std::exception& error) {
+      DDP_WARN("gradient all-reduce failed while DDP was being destroyed: " << error.what());
+    }
+    state.work.reset();
+  }
+}
+
+void Reducer::start_next_step() {
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    buckets_[b].pending = plan_.buckets[b].entries.size();
+  }
+  reported_.assign(params_.size(), false);
+  next_launch_ = 0;
+}
+
+}  // namespace ddp::parallel
