@@ -14,13 +14,15 @@ using Subcommand = int (*)(ddp::Runtime&, int, char**);
 const std::map<std::string, std::pair<Subcommand, const char*>>& subcommands() {
   static const std::map<std::string, std::pair<Subcommand, const char*>> table{
       {"allreduce", {ddp::bench::allreduce, "process-group all-reduce vs raw MPI_Allreduce"}},
+      {"overlap", {ddp::bench::overlap, "DDP step with and without all-reduce, and it alone"}},
       {"step", {ddp::bench::step, "one process's MLP training step vs its GEMMs alone"}},
   };
   return table;
 }
 
 std::string usage() {
-  std::string text = "usage: ddp-bench SUBCOMMAND [options]   (SUBCOMMAND --help for its options)\n";
+  std::string text =
+      "usage: ddp-bench SUBCOMMAND [options]   (SUBCOMMAND --help for its options)\n";
   for (const auto& [name, entry] : subcommands()) text += "  " + name + "  " + entry.second + "\n";
   return text;
 }

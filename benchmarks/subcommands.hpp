@@ -12,4 +12,8 @@ int allreduce(Runtime& runtime, int argc, char** argv);
 // One process trains an MLP (784-1024-1024-10, batch 64): step time against its GEMMs alone.
 int step(Runtime& runtime, int argc, char** argv);
 
+// DDP's step with its bucketed all-reduce, without it, and the all-reduces alone: what backward
+// hides of the communication (exposed = with - without).
+int overlap(Runtime& runtime, int argc, char** argv);
+
 }  // namespace ddp::bench

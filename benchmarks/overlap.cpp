@@ -1,0 +1,251 @@
+// ddp-bench overlap: how much of DDP's gradient all-reduce the backward pass hides. In one run, on
+// the same model and buckets: the step with communication (DDP), the step without it (the same
+// DDP model under no_sync, so nothing is reduced), and the buckets' all-reduces alone.
+// exposed = with - without: the communication a step still waits for after its backward.
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_options.hpp"
+#include "ddp/core/random.hpp"
+#include "ddp/kernels/threads.hpp"
+#include "ddp/nn/activation.hpp"
+#include "ddp/nn/linear.hpp"
+#include "ddp/nn/loss.hpp"
+#include "ddp/nn/sequential.hpp"
+#include "ddp/optim/sgd.hpp"
+#include "ddp/parallel/distributed_data_parallel.hpp"
+#include "report.hpp"
+#include "subcommands.hpp"
+
+namespace ddp::bench {
+namespace {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+struct OverlapOptions {
+  // Linear+ReLU between each pair of widths. The default's four 1024-wide layers make four
+  // buckets of about 4 MiB at a 1 MiB cap, so backward has buckets to hide behind later layers.
+  std::string model = "784,1024,1024,1024,1024,10";
+  std::int64_t batch_size = 64;  // rows per rank per step
+  double bucket_cap_mb = 1.0;    // smaller: more, earlier all-reduces; larger: fewer, later
+  double first_bucket_cap_mb = 1.0;
+  std::string grad_compression = "none";  // none or bf16
+  int threads = 1;  // GEMM threads per rank: one core each, the rest is left to communication
+  int iters = 20;   // timed steps per mode and trial; the median counts
+  int warmup = 3;   // untimed rounds of the three first
+  int trials = 3;   // each mode keeps its best trial's median
+  std::string format = "table";
+};
+
+std::vector<std::int64_t> parse_widths(const std::string& text) {
+  std::vector<std::int64_t> widths;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    std::size_t used = 0;
+    long long width = 0;
+    try {
+      width = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DDP_CHECK_ARG(used == item.size() && width > 0,
+                  "--model '" << text << "': '" << item << "' is not a positive layer width");
+    widths.push_back(width);
+  }
+  DDP_CHECK_ARG(widths.size() >= 2, "--model '" << text << "' needs at least two widths");
+  return widths;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// The slowest rank's value: a data-parallel step is as slow as its last rank.
+double slowest(ProcessGroup& group, double value) {
+  Tensor t = Tensor::from_vector<double>({value}, {1});
+  group.all_reduce(t, ReduceOp::max);
+  return t.data<double>()[0];
+}
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Elements of the reduced gradients that differ from rank 0's: every rank must hold the same.
+std::int64_t count_wrong(ProcessGroup& group, nn::Module& model) {
+  std::int64_t wrong = 0;
+  for (nn::Parameter* param : model.parameters()) {
+    Tensor reference = param->grad.clone();
+    group.broadcast(reference, 0);
+    const float* mine = param->grad.data<float>();
+    const float* root = reference.data<float>();
+    for (std::int64_t i = 0; i < reference.numel(); ++i) wrong += mine[i] != root[i];
+  }
+  Tensor total = Tensor::from_vector<std::int64_t>({wrong}, {1});
+  group.all_reduce(total);
+  return total.data<std::int64_t>()[0];
+}
+
+}  // namespace
+
+int overlap(Runtime& runtime, int argc, char** argv) {
+  OverlapOptions o;
+  po::options_description description(
+      "ddp-bench overlap: DDP step with communication, without it, and its all-reduces alone");
+  description.add_options()("help,h", "show this help")(
+      "model", po::value(&o.model)->default_value(o.model), "layer widths")(
+      "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "rows per rank")(
+      "bucket-cap-mb", po::value(&o.bucket_cap_mb)->default_value(o.bucket_cap_mb),
+      "bucket cap, MiB")("first-bucket-cap-mb",
+                         po::value(&o.first_bucket_cap_mb)->default_value(o.first_bucket_cap_mb),
+                         "first bucket's cap, MiB")(
+      "grad-compression", po::value(&o.grad_compression)->default_value(o.grad_compression),
+      "none or bf16")("threads", po::value(&o.threads)->default_value(o.threads),
+                      "GEMM threads per rank")("iters", po::value(&o.iters)->default_value(o.iters),
+                                               "timed steps per mode and trial")(
+      "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")(
+      "trials", po::value(&o.trials)->default_value(o.trials), "trials; the best counts")(
+      "format", po::value(&o.format)->default_value(o.format), "table or csv");
+  if (!cli::parse_options(argc, argv, description)) return 0;
+  const Format format = parse_format(o.format);
+  const parallel::GradCompression compression =
+      parallel::parse_grad_compression(o.grad_compression);
+  DDP_CHECK_ARG(o.batch_size >= 1, "--batch-size " << o.batch_size << " must be at least 1");
+  DDP_CHECK_ARG(o.iters >= 1 && o.warmup >= 0 && o.trials >= 1,
+                "--iters and --trials must be at least 1 and --warmup not negative");
+  DDP_CHECK_ARG(o.threads >= 1, "--threads " << o.threads << " must be at least 1");
+  const std::vector<std::int64_t> widths = parse_widths(o.model);
+  kernels::set_compute_threads(o.threads);
+
+  ProcessGroup& group = *runtime.world();
+  Generator generator(derive_seed(99, static_cast<std::uint64_t>(runtime.rank())));
+  nn::Sequential model;
+  for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
+    model.emplace<nn::Linear>(widths[i], widths[i + 1], generator);
+    if (i + 2 < widths.size()) model.emplace<nn::ReLU>();
+  }
+  model.set_input_grad_needed(false);
+  parallel::DdpOptions ddp_options;
+  ddp_options.bucket_cap_mb = o.bucket_cap_mb;
+  ddp_options.first_bucket_cap_mb = o.first_bucket_cap_mb;
+  ddp_options.grad_compression = compression;
+  parallel::DistributedDataParallel ddp(model, runtime.world(), ddp_options);
+  optim::Sgd optimizer(model.parameters(), {.lr = 0.01, .momentum = 0.9});
+  nn::CrossEntropyLoss loss;
+
+  // A pool of this rank's batches with random labels: the step's cost does not depend on them.
+  constexpr std::int64_t kPoolBatches = 8;
+  Tensor inputs = Tensor::empty({kPoolBatches * o.batch_size, widths.front()});
+  for (std::int64_t i = 0; i < inputs.numel(); ++i) {
+    inputs.data<float>()[i] = generator.uniform(-1.0f, 1.0f);
+  }
+  Tensor labels = Tensor::empty({kPoolBatches * o.batch_size}, DType::int64);
+  for (std::int64_t i = 0; i < labels.numel(); ++i) {
+    labels.data<std::int64_t>()[i] =
+        static_cast<std::int64_t>(generator.uniform_int(static_cast<std::uint64_t>(widths.back())));
+  }
+  const std::int64_t global_n = o.batch_size * group.size();
+  std::int64_t next = 0;
+  auto step = [&] {
+    const std::int64_t begin = (next++ % kPoolBatches) * o.batch_size;
+    loss.forward(ddp.forward(inputs.rows(begin, begin + o.batch_size)),
+                 labels.rows(begin, begin + o.batch_size), global_n);
+    ddp.backward(loss.backward());
+    ddp.finish();
+    optimizer.step();
+    optimizer.zero_grad();
+  };
+  auto step_without_communication = [&] {
+    auto local_only = ddp.no_sync();
+    step();
+  };
+  // The same buckets as the reducer's, on the same wire dtype, issued back to back as backward
+  // would issue them, then waited for: the communication with nothing to hide behind.
+  std::vector<Tensor> wires;
+  for (const parallel::Bucket& bucket : ddp.reducer().plan().buckets) {
+    wires.push_back(Tensor::zeros({bucket.numel}, compression == parallel::GradCompression::bf16
+                                                      ? DType::bfloat16
+                                                      : DType::float32));
+  }
+  auto all_reduces = [&] {
+    std::vector<WorkPtr> works;
+    for (Tensor& wire : wires) works.push_back(group.all_reduce_async(wire));
+    for (WorkPtr& work : works) work->wait();
+  };
+
+  Report report({"trial", "with_ms", "without_ms", "allreduce_ms", "exposed_ms", "exposed_pct",
+                 "buckets", "grad_mib", "wire_mib", "compression", "ranks", "batch"});
+  const std::size_t buckets = wires.size();
+  const double grad_mib = static_cast<double>(model.parameter_count()) * 4 / (1 << 20);
+  const double wire_mib = static_cast<double>(ddp.reducer().wire_bytes_per_step()) / (1 << 20);
+  auto add_row = [&](const std::string& trial, double with, double without, double alone) {
+    report.add_row({trial, fixed(with, 3), fixed(without, 3), fixed(alone, 3),
+                    fixed(with - without, 3), fixed(100.0 * (with - without) / alone, 1),
+                    std::to_string(buckets), fixed(grad_mib, 2), fixed(wire_mib, 2),
+                    parallel::to_string(compression), std::to_string(group.size()),
+                    std::to_string(o.batch_size)});
+  };
+  double best_with = 1e30, best_without = 1e30, best_alone = 1e30;
+  for (int i = 0; i < o.warmup; ++i) {
+    step_without_communication();
+    step();
+    all_reduces();
+  }
+  for (int trial = 0; trial < o.trials; ++trial) {
+    // One of each in turn, so that the three see the same machine (frequency, neighbours' load);
+    // medians drop the rounds a neighbour disturbed.
+    std::vector<double> with_ms, without_ms, alone_ms;
+    group.barrier();
+    for (int i = 0; i < o.iters; ++i) {
+      Clock::time_point start = Clock::now();
+      step_without_communication();
+      without_ms.push_back(milliseconds_since(start));
+      start = Clock::now();
+      step();
+      with_ms.push_back(milliseconds_since(start));
+      start = Clock::now();
+      all_reduces();
+      alone_ms.push_back(milliseconds_since(start));
+    }
+    const double with = slowest(group, median(with_ms));
+    const double without = slowest(group, median(without_ms));
+    const double alone = slowest(group, median(alone_ms));
+    add_row(std::to_string(trial + 1), with, without, alone);
+    best_with = std::min(best_with, with);
+    best_without = std::min(best_without, without);
+    best_alone = std::min(best_alone, alone);
+  }
+  add_row("best", best_with, best_without, best_alone);
+
+  // One more synchronised backward: every rank must now hold the same reduced gradients.
+  const std::int64_t begin = (next % kPoolBatches) * o.batch_size;
+  loss.forward(ddp.forward(inputs.rows(begin, begin + o.batch_size)),
+               labels.rows(begin, begin + o.batch_size), global_n);
+  ddp.backward(loss.backward());
+  ddp.finish();
+  const std::int64_t wrong = count_wrong(group, model);
+
+  if (runtime.rank() == 0) {
+    if (format == Format::table) {
+      std::cout << "# DDP overlap, " << group.size() << " ranks, " << o.threads
+                << " GEMM thread(s) each, model " << o.model << ", medians of " << o.iters
+                << " steps per trial, slowest rank; exposed = with - without, exposed_pct = "
+                   "exposed / allreduce; gradient elements differing across ranks: "
+                << wrong << "\n";
+    }
+    report.print(std::cout, format);
+  }
+  DDP_CHECK(wrong == 0, wrong << " reduced gradient elements differ across ranks");
+  return 0;
+}
+
+}  // namespace ddp::bench
