@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_options.hpp"
 #include "ddp/core/error.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/gemm.hpp"
@@ -18,6 +19,7 @@
 #include "ddp/nn/activation.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/loss.hpp"
+#include "ddp/nn/mlp.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "ddp/optim/adamw.hpp"
 #include "ddp/optim/sgd.hpp"
@@ -29,28 +31,6 @@ namespace {
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
-
-std::vector<std::int64_t> parse_widths(const std::string& text) {
-  std::vector<std::int64_t> widths;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    std::size_t used = 0;
-    long long width = 0;
-    try {
-      width = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    DDP_CHECK_ARG(used == item.size() && width > 0,
-                  "--model '" << text << "': '" << item << "' is not a positive layer width");
-    widths.push_back(width);
-  }
-  DDP_CHECK_ARG(widths.size() >= 2, "--model '" << text
-                                                << "' needs at least an input and an output width, "
-                                                   "e.g. 784,1024,1024,10");
-  return widths;
-}
 
 double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -91,7 +71,7 @@ std::vector<GemmOperands> operands_for(const std::vector<kernels::GemmCall>& cal
 
 int step(Runtime& runtime, int argc, char** argv) {
   std::int64_t batch_size = 64;
-  std::string model_text = "784,1024,1024,10";
+  std::string model_text = "mlp:784,1024,1024,10";
   int threads = 1;
   int iters = 30;
   int warmup = 5;
@@ -108,33 +88,20 @@ int step(Runtime& runtime, int argc, char** argv) {
       "optimizer", po::value(&optimizer_name)->default_value(optimizer_name),
       "sgd (momentum 0.9) or adamw")("format", po::value(&format_name)->default_value(format_name),
                                      "table or csv");
-  po::variables_map values;
-  try {
-    po::store(po::parse_command_line(argc, argv, options), values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    DDP_THROW(InvalidArgument, "step: " << error.what() << "; see ddp-bench step --help");
-  }
-  if (values.count("help")) {
-    if (runtime.rank() == 0) std::cout << options;
-    return 0;
-  }
+  if (!cli::parse_options(argc, argv, options)) return 0;
   const Format format = parse_format(format_name);
   DDP_CHECK_ARG(batch_size >= 1, "--batch-size " << batch_size << " must be at least 1");
   DDP_CHECK_ARG(iters >= 1, "--iters " << iters << " must be at least 1");
   DDP_CHECK_ARG(warmup >= 0, "--warmup " << warmup << " must be at least 0");
   DDP_CHECK_ARG(optimizer_name == "sgd" || optimizer_name == "adamw",
                 "--optimizer '" << optimizer_name << "' is not known; use sgd or adamw");
-  const std::vector<std::int64_t> widths = parse_widths(model_text);
+  const std::vector<std::int64_t> widths = nn::parse_mlp_widths(model_text);
   kernels::set_compute_threads(threads);
 
-  Generator generator(derive_seed(1234, static_cast<std::uint64_t>(runtime.rank())));
-  nn::Sequential model;
-  for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
-    model.emplace<nn::Linear>(widths[i], widths[i + 1], generator);
-    if (i + 2 < widths.size()) model.emplace<nn::ReLU>();
-  }
-  model.set_input_grad_needed(false);
+  std::unique_ptr<nn::Sequential> mlp =
+      nn::make_mlp({.widths = widths, .seed = derive_seed(1234, runtime.rank())});
+  nn::Sequential& model = *mlp;
+  Generator generator(derive_seed(1235, runtime.rank()));
   nn::CrossEntropyLoss loss;
   std::unique_ptr<optim::Optimizer> optimizer;
   if (optimizer_name == "sgd") {

@@ -1,25 +1,58 @@
 #include "cli_options.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <iostream>
 
 #include "ddp/core/error.hpp"
 
 namespace ddp::cli {
+namespace {
 
-bool parse_options(int argc, char** argv,
-                   const boost::program_options::options_description& description) {
-  namespace po = boost::program_options;
+namespace po = boost::program_options;
+
+// DDP_BATCH_SIZE -> "batch-size" when description has that option, else "" (ignored).
+std::string option_for_variable(const std::string& variable, const std::string& prefix,
+                                const po::options_description& description) {
+  if (variable.rfind(prefix, 0) != 0) return "";
+  std::string name = variable.substr(prefix.size());
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+    return c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  });
+  return description.find_nothrow(name, false) != nullptr ? name : "";
+}
+
+}  // namespace
+
+bool parse_options(int argc, char** argv, const po::options_description& description,
+                   const OptionSources& sources) {
   po::variables_map values;
   try {
+    // The first value stored for an option wins: command line, then environment, then file.
     po::store(po::parse_command_line(argc, argv, description), values);
+    if (!sources.env_prefix.empty()) {
+      po::store(po::parse_environment(description,
+                                      [&](const std::string& variable) {
+                                        return option_for_variable(variable, sources.env_prefix,
+                                                                   description);
+                                      }),
+                values);
+    }
+    if (sources.config_file && values.count("config") != 0) {
+      std::string path = values["config"].as<std::string>();
+      std::ifstream file(path);
+      DDP_CHECK_ARG(file, "--config " << path << ": cannot open the file");
+      po::store(po::parse_config_file(file, description), values);
+    }
+    if (values.count("help") != 0) {
+      std::cout << description;
+      return false;
+    }
+    po::notify(values);
   } catch (const po::error& error) {
     DDP_THROW(InvalidArgument, error.what() << "; run with --help for the options");
   }
-  if (values.count("help") != 0) {
-    std::cout << description;
-    return false;
-  }
-  po::notify(values);
   return true;
 }
 

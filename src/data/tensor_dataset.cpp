@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <utility>
+
+#include "ddp/data/batch.hpp"
 
 namespace ddp::data {
 
@@ -49,6 +52,16 @@ void TensorDataset::get(std::int64_t index, const SampleSlot& slot) const {
     std::memcpy(slot.target, targets_.data<float>() + index * target_width_,
                 sizeof(float) * target_width_);
   }
+}
+
+TensorDataset load_into_memory(const Dataset& dataset) {
+  BatchPlan everything;
+  everything.global_n = dataset.size();
+  everything.indices.resize(static_cast<std::size_t>(dataset.size()));
+  std::iota(everything.indices.begin(), everything.indices.end(), std::int64_t{0});
+  Batch batch = collate(dataset, everything);
+  return TensorDataset(batch.features, batch.labels.defined() ? batch.labels : batch.targets,
+                       dataset.class_count());
 }
 
 }  // namespace ddp::data

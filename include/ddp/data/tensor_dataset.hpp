@@ -31,4 +31,8 @@ class TensorDataset : public Dataset {
   std::int64_t target_width_ = 0;
 };
 
+// Every sample of dataset read once into memory: a dataset that computes its samples (the
+// synthetic task) then costs nothing per epoch.
+TensorDataset load_into_memory(const Dataset& dataset);
+
 }  // namespace ddp::data

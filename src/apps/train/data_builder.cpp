@@ -1,0 +1,55 @@
+#include "data_builder.hpp"
+
+#include <charconv>
+
+#include "ddp/core/error.hpp"
+#include "ddp/data/csv.hpp"
+#include "ddp/data/idx.hpp"
+#include "ddp/data/synthetic.hpp"
+
+namespace ddp::train {
+namespace {
+
+// Samples of the built-in task when --data synthetic names no count.
+constexpr std::int64_t kDefaultSyntheticSamples = 20000;
+
+std::int64_t parse_sample_count(const std::string& spec, const std::string& text) {
+  std::int64_t count = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  DDP_CHECK_ARG(ec == std::errc() && end == text.data() + text.size() && count > 0,
+                "--data '" << spec << "': the sample count must be a positive integer");
+  return count;
+}
+
+}  // namespace
+
+std::shared_ptr<const data::Dataset> build_dataset(const std::string& spec, const DataShape& shape,
+                                                   std::uint64_t seed) {
+  std::string kind = spec.substr(0, spec.find(':'));
+  std::string argument = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+  std::shared_ptr<const data::Dataset> dataset;
+  if (kind == "synthetic") {
+    std::int64_t samples =
+        argument.empty() ? kDefaultSyntheticSamples : parse_sample_count(spec, argument);
+    // Generated once here, not per epoch by the loader: throughput then measures training.
+    dataset = std::make_shared<data::TensorDataset>(data::load_into_memory(
+        data::SyntheticClassification(samples, shape.features, shape.classes, seed)));
+  } else if (kind == "csv" && !argument.empty()) {
+    dataset = std::make_shared<data::TensorDataset>(
+        data::load_csv(argument, {.class_count = shape.classes, .feature_count = shape.features}));
+  } else if (kind == "idx" && argument.find(',') != std::string::npos) {
+    std::string images = argument.substr(0, argument.find(','));
+    std::string labels = argument.substr(argument.find(',') + 1);
+    dataset = std::make_shared<data::TensorDataset>(data::load_idx(images, labels, shape.classes));
+  } else {
+    DDP_THROW(InvalidArgument, "--data '" << spec << "' is not known; use synthetic[:N], "
+                                          << "csv:PATH or idx:IMAGES,LABELS");
+  }
+  DDP_CHECK_ARG(dataset->feature_count() == shape.features,
+                spec << " has " << dataset->feature_count() << " features per sample but the model "
+                     << "takes " << shape.features << "; change --model's first width");
+  DDP_CHECK_ARG(dataset->size() > 0, spec << " holds no samples");
+  return dataset;
+}
+
+}  // namespace ddp::train

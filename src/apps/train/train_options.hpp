@@ -1,0 +1,63 @@
+// The options of ddp-train: what a run trains, on what data, how, and where it writes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ddp::train {
+
+struct TrainOptions {
+  // Model
+  std::string model = "mlp:32,128,10";  // mlp:IN,H1,...,OUT
+  std::string activation = "relu";      // between the Linear layers: relu, gelu or tanh
+  double dropout = 0.0;                 // after each hidden activation; 0 adds no Dropout layer
+
+  // Data
+  std::string data = "synthetic";  // synthetic[:N], csv:PATH or idx:IMAGES,LABELS
+  double val_fraction = 0.1;       // held out of --data for validation; 0 validates on nothing
+  std::string val_data;            // a separate validation set (same forms as --data)
+  std::int64_t batch_size = 128;   // the global batch; each rank reads its torch.chunk slice
+  std::int64_t epochs = 5;
+  std::int64_t max_steps = 0;  // stop after this many optimizer steps in all; 0: no limit
+  std::uint64_t seed = 0;      // data, split, shuffle, initial weights, dropout
+  bool no_shuffle = false;
+
+  // Optimisation
+  std::string optimizer = "sgd";  // sgd or adamw
+  double lr = 0.1;
+  double momentum = 0.9;                 // sgd
+  double weight_decay = 0.0;             // sgd: L2 in the gradient; adamw: decoupled
+  std::string lr_schedule = "constant";  // constant, step or cosine
+  std::int64_t warmup_steps = 0;
+  std::int64_t lr_reference_batch = 0;  // >0: lr scaled by batch-size / this (linear scaling rule)
+  double grad_clip = 0.0;               // >0: clip the global gradient norm to this
+
+  // Parallelism and devices
+  std::string backend = "auto";           // auto, mpi or nccl
+  std::string device = "auto";            // auto, cpu or cuda
+  int threads = 0;                        // compute threads per rank; 0: cores / ranks on this host
+  double bucket_mb = 25.0;                // DDP bucket cap
+  std::string grad_compression = "none";  // none or bf16
+
+  // Parameters, checkpoints and output
+  std::string init_params;    // raw float32 in nn.Sequential order, read before training
+  std::string export_params;  // written by rank 0 after training
+  std::string checkpoint_dir;
+  std::int64_t checkpoint_every = 0;  // steps between checkpoints; 0: only at the end
+  int keep_checkpoints = 3;
+  bool resume = false;          // continue from the newest valid checkpoint in --checkpoint-dir
+  std::string metrics_out;      // JSON lines: progress, epochs and a final summary
+  std::int64_t log_every = 20;  // steps between progress updates (each costs one small all-reduce)
+  // bar (redrawn in place), lines (a few plain lines, for logs) or auto: bar on a terminal. Under
+  // mpirun a rank's output looks like a terminal even when mpirun's is not: launch/ddp-mpirun
+  // sets DDP_PROGRESS=lines then.
+  std::string progress = "auto";
+};
+
+// Parses the command line, the DDP_* environment (DDP_BATCH_SIZE=256) and an INI --config file,
+// in that order of precedence, and checks every value: a bad one is an InvalidArgument naming the
+// option and what it allows. Nothing when --help was asked for (the help is printed).
+std::optional<TrainOptions> parse_train_options(int argc, char** argv);
+
+}  // namespace ddp::train

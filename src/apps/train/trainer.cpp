@@ -1,0 +1,385 @@
+#include "trainer.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include "data_builder.hpp"
+#include "ddp/core/log.hpp"
+#include "ddp/data/global_batch_sampler.hpp"
+#include "ddp/data/loader.hpp"
+#include "ddp/data/split.hpp"
+#include "ddp/io/checkpoint.hpp"
+#include "ddp/io/params.hpp"
+#include "ddp/kernels/threads.hpp"
+#include "ddp/nn/dropout.hpp"
+#include "ddp/nn/loss.hpp"
+#include "ddp/nn/mlp.hpp"
+#include "ddp/optim/adamw.hpp"
+#include "ddp/optim/clip.hpp"
+#include "ddp/optim/lr_schedule.hpp"
+#include "ddp/optim/sgd.hpp"
+#include "ddp/parallel/distributed_data_parallel.hpp"
+#include "metrics_log.hpp"
+#include "progress.hpp"
+
+namespace ddp::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Steps left out of the throughput figures: first touches of memory, thread start-up.
+constexpr std::int64_t kWarmupSteps = 5;
+
+double milliseconds(Clock::duration duration) {
+  return std::chrono::duration<double, std::milli>(duration).count();
+}
+
+// Sums values over the ranks, in place.
+void sum_over_ranks(ProcessGroup& group, std::vector<double>& values) {
+  Tensor t = Tensor::from_vector(values, {static_cast<std::int64_t>(values.size())});
+  group.all_reduce(t);
+  values = t.to_vector<double>();
+}
+
+void check_device_choice(const TrainOptions& o) {
+  DDP_CHECK_ARG(o.device != "cuda",
+                "--device cuda: this build of ddp has no CUDA support; use --device cpu or auto");
+  DDP_CHECK_ARG(o.backend != "nccl",
+                "--backend nccl: this build of ddp has no NCCL support; use --backend mpi or auto");
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainOptions& o,
+                                                 std::vector<nn::Parameter*> params) {
+  if (o.optimizer == "adamw") {
+    return std::make_unique<optim::Adamw>(
+        std::move(params), optim::AdamwOptions{.lr = o.lr, .weight_decay = o.weight_decay});
+  }
+  return std::make_unique<optim::Sgd>(
+      std::move(params),
+      optim::SgdOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
+}
+
+struct ValidationResult {
+  double loss = 0;
+  double accuracy = 0;
+  std::int64_t samples = 0;  // 0: no validation set
+};
+
+// Every validation sample exactly once over the ranks (no padding duplicates), reduced as sums and
+// counts, so loss and accuracy are exact for any world size.
+ValidationResult validate(nn::Module& model, data::DataLoader* loader, ProcessGroup& group) {
+  if (loader == nullptr) return {};
+  nn::CrossEntropyLoss criterion;
+  std::vector<double> sums(3, 0.0);  // loss sum, correct, samples
+  model.eval();
+  loader->start_epoch(0);
+  while (auto batch = loader->next()) {
+    Tensor logits = model.forward(batch->features);
+    sums[0] += criterion.forward(logits, batch->labels, 1);
+    const float* row = logits.data<float>();
+    const std::int64_t classes = logits.size(1);
+    for (std::int64_t i = 0; i < batch->local_n; ++i, row += classes) {
+      std::int64_t predicted = std::max_element(row, row + classes) - row;
+      sums[1] += predicted == batch->labels.data<std::int64_t>()[i];
+    }
+    sums[2] += static_cast<double>(batch->local_n);
+  }
+  model.train();
+  sum_over_ranks(group, sums);
+  if (sums[2] == 0) return {};
+  return {sums[0] / sums[2], sums[1] / sums[2], static_cast<std::int64_t>(sums[2])};
+}
+
+// Dropout masks from (seed, step, rank): a resumed run draws exactly the masks it would have.
+void reseed_dropout(nn::Sequential& model, std::uint64_t seed, std::int64_t step, int rank) {
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(&model[i])) {
+      std::uint64_t stream = (static_cast<std::uint64_t>(step) << 20) ^ (i << 12) ^ rank;
+      dropout->generator().set_state(Generator(derive_seed(seed, stream)).state());
+    }
+  }
+}
+
+class Run {
+ public:
+  Run(Runtime& runtime, const TrainOptions& options);
+  void execute();
+
+ private:
+  void resume_from_checkpoint();
+  void save_checkpoint();
+  void report_progress();
+  void finish_epoch(std::int64_t epoch);
+
+  Runtime& runtime_;
+  const TrainOptions& o_;
+  ProcessGroup& world_;
+  bool is_root_;
+  std::unique_ptr<nn::Sequential> model_;
+  std::vector<nn::Parameter*> params_;
+  std::shared_ptr<const data::Dataset> train_set_;
+  std::shared_ptr<const data::Dataset> val_set_;
+  std::unique_ptr<data::DataLoader> train_loader_;
+  std::unique_ptr<data::DataLoader> val_loader_;
+  std::optional<io::CheckpointDirectory> checkpoints_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
+  std::optional<optim::LrSchedule> schedule_;
+  MetricsLog metrics_;
+
+  std::int64_t step_ = 0;
+  data::SamplerState position_;
+  std::int64_t total_steps_ = 0;
+  std::optional<Progress> progress_;
+
+  double window_loss_ = 0;  // this rank's share of the loss over the steps since the last report
+  std::int64_t window_steps_ = 0;
+  double last_loss_ = 0;  // the global mean loss of the last report
+  double epoch_loss_ = 0;
+  std::int64_t epoch_steps_ = 0;
+  StepTimes timed_;  // summed over the timed steps of the epoch
+  std::int64_t timed_steps_ = 0;
+  std::int64_t timed_samples_ = 0;
+  Clock::duration timed_wall_{};
+  ValidationResult last_validation_;
+};
+
+Run::Run(Runtime& runtime, const TrainOptions& options)
+    : runtime_(runtime),
+      o_(options),
+      world_(*runtime.world()),
+      is_root_(runtime.rank() == 0),
+      metrics_(is_root_ ? options.metrics_out : "") {
+  check_device_choice(o_);
+  kernels::set_compute_threads(
+      o_.threads > 0 ? o_.threads : kernels::default_compute_threads(runtime.local_size()));
+  std::vector<std::int64_t> widths = nn::parse_mlp_widths(o_.model);
+  DDP_CHECK_ARG(widths.back() >= 2, "--model '" << o_.model << "': a classifier needs at least 2 "
+                                                << "outputs");
+  model_ = nn::make_mlp({.widths = widths,
+                         .activation = nn::parse_activation(o_.activation),
+                         .dropout = static_cast<float>(o_.dropout),
+                         .seed = o_.seed,
+                         .dropout_seed = derive_seed(o_.seed, runtime.rank())});
+  params_ = model_->parameters();
+
+  DataShape shape{widths.front(), widths.back()};
+  auto dataset = build_dataset(o_.data, shape, o_.seed);
+  if (!o_.val_data.empty()) {
+    train_set_ = dataset;
+    val_set_ = build_dataset(o_.val_data, shape, o_.seed + 1);
+  } else {
+    auto split = data::split_train_val(dataset, o_.val_fraction, o_.seed);
+    train_set_ = split.train;
+    val_set_ = split.val;
+  }
+  DDP_CHECK_ARG(train_set_->class_count() > 0 && train_set_->class_count() <= widths.back(),
+                o_.data << " has " << train_set_->class_count() << " classes; the model has "
+                        << widths.back() << " outputs");
+  train_loader_ = std::make_unique<data::DataLoader>(
+      train_set_,
+      std::make_unique<data::GlobalBatchSampler>(
+          train_set_->size(),
+          data::GlobalBatchOptions{
+              .global_batch_size = o_.batch_size, .shuffle = !o_.no_shuffle, .seed = o_.seed},
+          runtime.rank(), runtime.world_size()));
+  if (val_set_->size() > 0) {
+    val_loader_ = std::make_unique<data::DataLoader>(
+        val_set_,
+        std::make_unique<data::GlobalBatchSampler>(data::GlobalBatchSampler::for_evaluation(
+            val_set_->size(), o_.batch_size, runtime.rank(), runtime.world_size())));
+  }
+
+  if (!o_.init_params.empty()) io::import_parameters(params_, o_.init_params);
+  if (!o_.checkpoint_dir.empty()) checkpoints_.emplace(o_.checkpoint_dir, o_.keep_checkpoints);
+  optimizer_ = make_optimizer(o_, params_);
+  if (o_.resume) resume_from_checkpoint();
+
+  std::int64_t per_epoch = train_loader_->batches_per_epoch();
+  total_steps_ = o_.epochs * per_epoch;
+  if (o_.max_steps > 0) total_steps_ = std::min(total_steps_, o_.max_steps);
+  double base_lr = o_.lr_reference_batch > 0
+                       ? optim::linear_scaled_lr(o_.lr, o_.batch_size, o_.lr_reference_batch)
+                       : o_.lr;
+  schedule_.emplace(optim::LrScheduleOptions{.kind = optim::parse_schedule_kind(o_.lr_schedule),
+                                             .base_lr = base_lr,
+                                             .warmup_steps = o_.warmup_steps,
+                                             .step_size = std::max<std::int64_t>(per_epoch, 1),
+                                             .total_steps = total_steps_});
+}
+
+void Run::resume_from_checkpoint() {
+  auto loaded = checkpoints_->load_newest();
+  if (!loaded) {
+    DDP_INFO("no checkpoint in " << o_.checkpoint_dir << " yet: starting from the beginning");
+    return;
+  }
+  const io::Checkpoint& checkpoint = loaded->checkpoint;
+  std::string origin = loaded->file.string();
+  io::load_model_state(checkpoint.model, params_, origin);
+  optimizer_->load_state(checkpoint.optimizer);
+  step_ = checkpoint.step;
+  position_ = {checkpoint.epoch, checkpoint.next_batch};
+  auto saved_batch = checkpoint.metadata.find("batch_size");
+  if (saved_batch != checkpoint.metadata.end() &&
+      saved_batch->second != std::to_string(o_.batch_size)) {
+    DDP_WARN(origin << " was written with --batch-size " << saved_batch->second
+                    << "; resuming with " << o_.batch_size << " changes the batches that follow");
+  }
+  DDP_INFO("resuming from " << origin << " at step " << step_ << " (epoch " << position_.epoch + 1
+                            << ", batch " << position_.next_batch << ")");
+}
+
+void Run::save_checkpoint() {
+  if (!checkpoints_ || !is_root_) return;
+  io::Checkpoint checkpoint;
+  checkpoint.step = step_;
+  data::SamplerState next = train_loader_->state();
+  checkpoint.epoch = next.epoch;
+  checkpoint.next_batch = next.next_batch;
+  checkpoint.metadata = {{"model", o_.model},
+                         {"optimizer", o_.optimizer},
+                         {"batch_size", std::to_string(o_.batch_size)},
+                         {"world_size", std::to_string(runtime_.world_size())},
+                         {"seed", std::to_string(o_.seed)}};
+  checkpoint.model = io::model_state(params_);
+  checkpoint.optimizer = optimizer_->state();
+  auto file = checkpoints_->save(checkpoint);
+  DDP_DEBUG_LOG("wrote " << file.string());
+}
+
+void Run::report_progress() {
+  std::vector<double> window{window_loss_, static_cast<double>(window_steps_)};
+  sum_over_ranks(world_, window);
+  if (window_steps_ > 0) last_loss_ = window[0] / static_cast<double>(window_steps_);
+  window_loss_ = 0;
+  window_steps_ = 0;
+  if (!is_root_) return;
+  double samples_per_s = timed_steps_ > 0 ? static_cast<double>(timed_samples_) /
+                                                std::chrono::duration<double>(timed_wall_).count()
+                                          : 0;
+  progress_->update(step_, last_loss_, samples_per_s, optimizer_->lr());
+  metrics_.write(JsonLine("progress")
+                     .add("step", step_)
+                     .add("loss", last_loss_)
+                     .add("lr", optimizer_->lr())
+                     .add("samples_per_s", samples_per_s));
+}
+
+void Run::finish_epoch(std::int64_t epoch) {
+  std::vector<double> sums{epoch_loss_, timed_.compute_ms, timed_.comm_ms, timed_.data_ms};
+  sum_over_ranks(world_, sums);
+  last_validation_ = validate(*model_, val_loader_.get(), world_);
+  if (!is_root_) return;
+  const double ranks = runtime_.world_size();
+  const double steps = std::max<double>(static_cast<double>(timed_steps_), 1.0);
+  StepTimes mean{sums[1] / ranks / steps, sums[2] / ranks / steps, sums[3] / ranks / steps};
+  double train_loss = epoch_steps_ > 0 ? sums[0] / static_cast<double>(epoch_steps_) : 0;
+  double samples_per_s = timed_steps_ > 0 ? static_cast<double>(timed_samples_) /
+                                                std::chrono::duration<double>(timed_wall_).count()
+                                          : 0;
+  progress_->epoch_done(epoch, train_loss, last_validation_.loss, last_validation_.accuracy,
+                        last_validation_.samples, samples_per_s, mean);
+  metrics_.write(JsonLine("epoch")
+                     .add("epoch", epoch + 1)
+                     .add("step", step_)
+                     .add("train_loss", train_loss)
+                     .add("val_loss", last_validation_.loss)
+                     .add("val_accuracy", last_validation_.accuracy)
+                     .add("samples_per_s", samples_per_s)
+                     .add("compute_ms", mean.compute_ms)
+                     .add("comm_ms", mean.comm_ms)
+                     .add("data_ms", mean.data_ms));
+}
+
+void Run::execute() {
+  parallel::DdpOptions ddp_options{
+      .bucket_cap_mb = o_.bucket_mb,
+      .grad_compression = parallel::parse_grad_compression(o_.grad_compression)};
+  parallel::DistributedDataParallel ddp(*model_, runtime_.world(), ddp_options);
+  nn::CrossEntropyLoss criterion;
+  if (is_root_) {
+    std::cout << "ddp-train: " << o_.model << ", " << model_->parameter_count() << " parameters, "
+              << runtime_.world_size() << (runtime_.world_size() == 1 ? " rank" : " ranks")
+              << " on the CPU, " << train_set_->size() << " training and " << val_set_->size()
+              << " validation samples, global batch " << o_.batch_size << std::endl;
+    bool bar = o_.progress == "bar" || (o_.progress == "auto" && isatty(STDOUT_FILENO) == 1);
+    progress_.emplace(std::cout, total_steps_, bar);
+  }
+
+  std::int64_t steps_this_run = 0;
+  Clock::time_point timing_start;
+  for (std::int64_t epoch = position_.epoch; epoch < o_.epochs && step_ < total_steps_; ++epoch) {
+    train_loader_->start_epoch(epoch, epoch == position_.epoch ? position_.next_batch : 0);
+    epoch_loss_ = 0;
+    epoch_steps_ = 0;
+    while (step_ < total_steps_) {
+      auto t0 = Clock::now();
+      auto batch = train_loader_->next();
+      auto t1 = Clock::now();
+      if (!batch) break;
+      optimizer_->set_lr(schedule_->lr_at(step_));
+      reseed_dropout(*model_, o_.seed, step_, runtime_.rank());
+      Tensor logits = ddp.forward(batch->features);
+      float loss = criterion.forward(logits, batch->labels, batch->global_n);
+      ddp.backward(criterion.backward());
+      auto t2 = Clock::now();
+      ddp.finish();
+      auto t3 = Clock::now();
+      if (o_.grad_clip > 0) optim::clip_grad_norm(params_, o_.grad_clip);
+      optimizer_->step();
+      optimizer_->zero_grad();
+      auto t4 = Clock::now();
+
+      ++step_;
+      ++steps_this_run;
+      window_loss_ += loss;
+      ++window_steps_;
+      epoch_loss_ += loss;
+      ++epoch_steps_;
+      if (steps_this_run == kWarmupSteps) timing_start = t4;
+      if (steps_this_run > kWarmupSteps) {
+        timed_.compute_ms += milliseconds((t2 - t1) + (t4 - t3));
+        timed_.comm_ms += milliseconds(t3 - t2);
+        timed_.data_ms += milliseconds(t1 - t0);
+        ++timed_steps_;
+        timed_samples_ += batch->global_n;
+        timed_wall_ = t4 - timing_start;
+      }
+      if (step_ % o_.log_every == 0) report_progress();
+      if (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0) save_checkpoint();
+    }
+    finish_epoch(epoch);
+  }
+  report_progress();
+  save_checkpoint();
+  if (is_root_ && !o_.export_params.empty()) io::export_parameters(params_, o_.export_params);
+  if (!is_root_) return;
+  double seconds = std::chrono::duration<double>(timed_wall_).count();
+  double samples_per_s = timed_steps_ > 0 ? static_cast<double>(timed_samples_) / seconds : 0;
+  double step_ms = timed_steps_ > 0 ? seconds * 1000 / static_cast<double>(timed_steps_) : 0;
+  JsonLine summary("summary");
+  summary.add("samples_per_s", samples_per_s)
+      .add("step_ms", step_ms)
+      .add("ranks", static_cast<std::int64_t>(runtime_.world_size()))
+      .add("steps", step_)
+      .add("final_loss", last_loss_)
+      .add("params", model_->parameter_count());
+  if (last_validation_.samples > 0) {
+    summary.add("val_accuracy", last_validation_.accuracy).add("val_loss", last_validation_.loss);
+  }
+  metrics_.write(summary);
+  std::cout << "done: " << step_ << " steps, final loss " << last_loss_ << ", "
+            << static_cast<std::int64_t>(samples_per_s) << " samples/s" << std::endl;
+}
+
+}  // namespace
+
+void train(Runtime& runtime, const TrainOptions& options) {
+  Run(runtime, options).execute();
+}
+
+}  // namespace ddp::train
