@@ -23,6 +23,8 @@ bool runtime_exists = false;
 
 // How long a failing rank waits for the others to report the same failure before it aborts.
 constexpr auto kFailureAgreementTime = std::chrono::seconds(3);
+// How much longer than the collective timeout ranks wait for each other at exit.
+constexpr auto kExitGrace = std::chrono::seconds(5);
 
 std::string short_host_name() {
   char name[256] = {};
@@ -94,12 +96,13 @@ Runtime::Runtime(int& argc, char**& argv) {
 
 Runtime::~Runtime() {
   world_.reset();
-  // Ranks meet before MPI_Finalize, under the collective timeout: a rank that finished while others
-  // still wait for it then waits in an ordinary barrier, where the others' watchdog can end the job
-  // (mpirun 4.1 can crash or hang tearing down a job that has a rank inside MPI_Finalize).
+  // Ranks meet before MPI_Finalize: a rank that finished while others still wait for it then waits
+  // in an ordinary barrier, where the others' watchdog can end the job with the better message
+  // (mpirun 4.1 can crash or hang tearing down a job that has a rank inside MPI_Finalize). The
+  // grace beyond the collective timeout lets that watchdog fire first.
   MPI_Request request;
   if (MPI_Ibarrier(failure_comm, &request) != MPI_SUCCESS ||
-      !wait_until(request, comm::collective_timeout())) {
+      !wait_until(request, comm::collective_timeout() + kExitGrace)) {
     DDP_ERROR(
         "not every rank reached the end of the program within the collective timeout; "
         "aborting the job");
