@@ -106,6 +106,22 @@ void write_tensors(Writer& writer, Section section,
   }
 }
 
+// A name read from a file, quoted for a one-line message: control bytes escaped, long names cut.
+std::string shown_name(const std::string& name) {
+  constexpr std::size_t shown_bytes = 80;
+  std::string text = "'";
+  for (std::size_t i = 0; i < name.size() && i < shown_bytes; ++i) {
+    const auto byte = static_cast<unsigned char>(name[i]);
+    if (byte < 0x20 || byte == 0x7F) {
+      constexpr char hex[] = "0123456789abcdef";
+      text += {'\\', 'x', hex[byte >> 4], hex[byte & 0xF]};
+    } else {
+      text += name[i];
+    }
+  }
+  return text + (name.size() > shown_bytes ? "'..." : "'");
+}
+
 // "<origin>: <message>" as a CheckpointError.
 #define DDP_CHECKPOINT_FAIL(origin, message_stream) \
   DDP_THROW(CheckpointError, (origin) << ": " << message_stream)
@@ -151,7 +167,7 @@ class Reader {
 
 // Reads a tensor record's payload after its name, checking the shape against the bytes left.
 optim::NamedTensor read_tensor(Reader& reader, std::string name, Section& section) {
-  const std::string what = "tensor '" + name + "'";
+  const std::string what = "tensor " + shown_name(name);
   const auto section_code = reader.scalar<std::uint8_t>("the section of " + what);
   if (section_code > static_cast<std::uint8_t>(Section::extra)) {
     DDP_CHECKPOINT_FAIL(reader.origin(), what << " has unknown section " << int{section_code});
@@ -164,7 +180,7 @@ optim::NamedTensor read_tensor(Reader& reader, std::string name, Section& sectio
   std::span<const std::uint8_t> extents =
       reader.take(rank * sizeof(std::int64_t), "the shape of " + what);
   Shape shape(rank);
-  std::memcpy(shape.data(), extents.data(), extents.size());
+  if (rank > 0) std::memcpy(shape.data(), extents.data(), extents.size());
   // The product of the non-zero extents must fit in int64 even when another extent is 0, so
   // that numel() and every later size computation stay defined.
   std::int64_t nonzero_product = 1;
@@ -273,23 +289,31 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   while (reader.left() > 0) {
     const std::size_t record_offset = reader.offset();
     const auto kind = reader.scalar<std::uint8_t>("a record kind");
+    if (kind < static_cast<std::uint8_t>(RecordKind::integer) ||
+        kind > static_cast<std::uint8_t>(RecordKind::tensor)) {
+      DDP_CHECKPOINT_FAIL(origin,
+                          "unknown record kind " << int{kind} << " at byte " << record_offset);
+    }
     std::string name = reader.string("a record name");
     switch (static_cast<RecordKind>(kind)) {
       case RecordKind::integer: {
-        const auto value = reader.scalar<std::int64_t>("integer '" + name + "'");
+        const auto value = reader.scalar<std::int64_t>("integer " + shown_name(name));
         const auto index = static_cast<std::size_t>(
             std::find(integer_names.begin(), integer_names.end(), name) - integer_names.begin());
         if (index == integer_names.size()) {
-          DDP_CHECKPOINT_FAIL(origin, "unknown integer '" << name << "' at byte " << record_offset);
+          DDP_CHECKPOINT_FAIL(
+              origin, "unknown integer " << shown_name(name) << " at byte " << record_offset);
         }
-        if (seen_integers[index]) DDP_CHECKPOINT_FAIL(origin, "integer '" << name << "' twice");
-        if (value < 0) DDP_CHECKPOINT_FAIL(origin, "integer '" << name << "' is " << value);
+        if (seen_integers[index])
+          DDP_CHECKPOINT_FAIL(origin, "integer " << shown_name(name) << " twice");
+        if (value < 0)
+          DDP_CHECKPOINT_FAIL(origin, "integer " << shown_name(name) << " is " << value);
         seen_integers[index] = true;
         *integer_fields(checkpoint)[index] = value;
         break;
       }
       case RecordKind::metadata:
-        checkpoint.metadata[name] = reader.string("metadata '" + name + "'");
+        checkpoint.metadata[name] = reader.string("metadata " + shown_name(name));
         break;
       case RecordKind::tensor: {
         Section section = Section::model;
@@ -301,9 +325,6 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
         into.push_back(std::move(named));
         break;
       }
-      default:
-        DDP_CHECKPOINT_FAIL(origin,
-                            "unknown record kind " << int{kind} << " at byte " << record_offset);
     }
   }
   for (std::size_t i = 0; i < integer_names.size(); ++i) {

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view file_prefix = "checkpoint-";
 constexpr std::string_view file_suffix = ".ddpckpt";
-constexpr std::string_view temp_suffix = ".tmp";
+constexpr std::string_view temp_marker = ".tmp.";
 
 std::string errno_text(int error) {
   return std::system_category().message(error);
@@ -79,7 +79,9 @@ class TempFile {
 
 void write_checkpoint_file(const Checkpoint& checkpoint, const fs::path& file) {
   const std::vector<std::uint8_t> bytes = serialize(checkpoint);
-  TempFile temp(fs::path(file) += temp_suffix);
+  // One temporary name per process: were two processes to save the same step, each renames a
+  // whole file of its own rather than one half-overwritten by the other.
+  TempFile temp(fs::path(file) += std::string(temp_marker) + std::to_string(::getpid()));
   temp.fd() = ::open(temp.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (temp.fd() < 0) fail_write(file, "create a temporary file for", errno);
   const std::uint8_t* data = bytes.data();
@@ -190,13 +192,16 @@ fs::path CheckpointDirectory::save(const Checkpoint& checkpoint) {
       DDP_WARN("could not delete old checkpoint " << files[i].string() << ": " << error.message());
     }
   }
-  // Temporary files of writes that crashed: nothing reads them, and each holds a whole model.
+  // Temporary files of earlier steps' writes that crashed: nothing reads them, and each holds a
+  // whole model. Those of this step may still be another process's write in progress.
   std::error_code error;
   for (fs::directory_iterator it(directory_, error), end; !error && it != end;
        it.increment(error)) {
     const std::string name = it->path().filename().string();
-    if (name.ends_with(temp_suffix) &&
-        step_of(name.substr(0, name.size() - temp_suffix.size())) >= 0) {
+    const std::size_t marker = name.rfind(temp_marker);
+    if (marker == std::string::npos) continue;
+    const std::int64_t temp_step = step_of(name.substr(0, marker));
+    if (temp_step >= 0 && temp_step < checkpoint.step) {
       std::error_code remove_error;
       fs::remove(it->path(), remove_error);
     }

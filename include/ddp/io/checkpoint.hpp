@@ -55,8 +55,8 @@ std::vector<std::uint8_t> serialize(const Checkpoint& checkpoint);
 // allocating anything, so hostile bytes give a CheckpointError, never a crash (fuzzing entry).
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& origin);
 
-// Writes file.tmp in file's folder, fsyncs it, renames it over file and fsyncs the folder, so a
-// crash at any point leaves the previous file whole. On failure: CheckpointError naming the
+// Writes file.tmp.<pid> in file's folder, fsyncs it, renames it over file and fsyncs the folder, so
+// a crash at any point leaves the previous file whole. On failure: CheckpointError naming the
 // folder and the system's reason, with the temporary file removed.
 void write_checkpoint_file(const Checkpoint& checkpoint, const std::filesystem::path& file);
 Checkpoint read_checkpoint_file(const std::filesystem::path& file);
@@ -70,11 +70,12 @@ struct LoadedCheckpoint {
 // The checkpoints of one run: checkpoint-<step, 10 digits>.ddpckpt files in one folder.
 class CheckpointDirectory {
  public:
-  // Creates the folder if needed (CheckpointError if it cannot); keep >= 1 checkpoints are kept.
+  // Creates the folder if needed (CheckpointError if it cannot); keeps the newest `keep` >= 1.
   CheckpointDirectory(std::filesystem::path directory, int keep);
 
   // Writes checkpoint-<step>.ddpckpt; once it is durable, deletes the oldest beyond `keep` and
-  // temporary files of crashed writes. Returns the file written.
+  // temporary files of earlier steps' crashed writes. Returns the file written. Call it on one
+  // rank only.
   std::filesystem::path save(const Checkpoint& checkpoint);
   // The newest checkpoint that reads back whole, warning (DDP_WARN) about each newer one skipped
   // and why; nullopt when there is none.
@@ -82,6 +83,7 @@ class CheckpointDirectory {
   // The checkpoint files, oldest (lowest step) first.
   std::vector<std::filesystem::path> list() const;
 
+  // Where save() writes the checkpoint of step.
   std::filesystem::path file_for_step(std::int64_t step) const;
   const std::filesystem::path& directory() const { return directory_; }
 
