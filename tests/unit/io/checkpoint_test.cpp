@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -24,8 +25,9 @@ class TempDir {
  public:
   TempDir() {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("ddp_checkpoint_" + std::string(test->name()) + "_" + std::to_string(::getpid()));
+    std::string name = std::string(test->name()) + "_" + std::to_string(::getpid());
+    std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests: "Name/Param"
+    path_ = fs::temp_directory_path() / ("ddp_checkpoint_" + name);
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -499,6 +501,23 @@ TEST(CheckpointDirectory, ReadOnlyFolderIsAClearErrorAndThePreviousCheckpointSta
     EXPECT_NE(std::string(error.what()).find(std::strerror(EROFS)), std::string::npos)
         << error.what();
   }
+  const auto loaded = checkpoints.load_newest();
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->checkpoint.step, 10);
+}
+
+TEST(CheckpointDirectory, FolderWithoutWritePermissionIsAClearError) {
+  TempDir dir;
+  CheckpointDirectory checkpoints(dir.path() / "run", 3);
+  checkpoints.save(sample_checkpoint(10));
+  fs::permissions(checkpoints.directory(), fs::perms::owner_read | fs::perms::owner_exec);
+  const bool can_still_write = std::ofstream(checkpoints.directory() / "probe").good();
+  if (can_still_write) {
+    fs::permissions(checkpoints.directory(), fs::perms::owner_all);
+    GTEST_SKIP() << "permissions do not stop this user (root); the read-only tmpfs test covers it";
+  }
+  EXPECT_THROW(checkpoints.save(sample_checkpoint(20)), CheckpointError);
+  fs::permissions(checkpoints.directory(), fs::perms::owner_all);
   const auto loaded = checkpoints.load_newest();
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(loaded->checkpoint.step, 10);
