@@ -135,7 +135,8 @@ if [ "$check" = stop ]; then
   running=0
   for _ in $(seq 60); do
     running=$(grep -c ' running$' "$scratch/job.out" 2>/dev/null || true)
-    [ "$running" = 2 ] || ! kill -0 "$sbatch_pid" 2>/dev/null && break
+    [ "$running" = 2 ] && break
+    kill -0 "$sbatch_pid" 2>/dev/null || break
     sleep 0.5
   done
   [ "$running" = 2 ] || { on_failure; fail "$running of 2 ranks running after 30 s"; }
@@ -150,8 +151,11 @@ job=$(timeout 5 scontrol show job "$job_id") || { on_failure; fail "scontrol kno
 job_state=$(grep -o 'JobState=[A-Z_]*' <<<"$job" || true)
 exit_code=$(grep -o ' ExitCode=[0-9:]*' <<<"$job" || true)
 echo "$job_state$exit_code"
-[ "$sbatch_status" -eq 0 ] && [ "$job_state" = JobState=COMPLETED ] &&
-  [ "$exit_code" = " ExitCode=0:0" ] || { on_failure; fail "the job did not complete cleanly"; }
+if [ "$sbatch_status" -ne 0 ] || [ "$job_state" != JobState=COMPLETED ] ||
+   [ "$exit_code" != " ExitCode=0:0" ]; then
+  on_failure
+  fail "the job did not complete cleanly"
+fi
 grep -q '^+ mpirun .* -n 2 ' "$scratch/job.err" || { on_failure; fail "the job printed no mpirun line"; }
 
 case "$check" in
