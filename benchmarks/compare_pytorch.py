@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""PyTorch DDP against ddp: the same MLP, per-rank batch, optimizer and threads, at 1 and 2 ranks.
+
+What: for each case (model widths and samples per rank) and each rank count, runs PyTorch's
+DistributedDataParallel (gloo) and ddp-train under the same mpirun wrapper, in turns, several
+trials, and prints samples/s for both and their ratio (best trial; the spread beside it, since a
+shared 2-core machine is noisy). Both train a Linear/ReLU stack with cross-entropy and SGD
+(lr 0.01, momentum 0.9) on random data already in memory, one compute thread per rank, a
+25 MiB gradient bucket, and both are timed after the same warm-up steps.
+
+Usage (Debian's python3, which has torch 1.13; `apt-get install -y python3-torch` adds it):
+  /usr/bin/python3 benchmarks/compare_pytorch.py [--ddp-train build/src/apps/ddp-train]
+      [--ranks 1,2] [--cases 784,1024,1024,10/64/300 5,64,2/15/3000] [--trials 3] [--threads 1]
+      [--csv FILE]
+A case is WIDTHS/SAMPLES_PER_RANK/STEPS. Without torch it prints why it skips and exits 0.
+It is a benchmark, not a test: it checks only that both sides ran and trained.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WARMUP_STEPS = 5  # ddp-train's own warm-up (kWarmupSteps in src/apps/train/trainer.cpp)
+
+
+def worker(args):
+    """One PyTorch DDP rank, started by mpirun; rank 0 prints one JSON line."""
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    os.environ["MASTER_PORT"] = str(args.port)
+    rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
+    world = int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
+    dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=world)
+    widths = [int(w) for w in args.widths.split(",")]
+    torch.manual_seed(1234)
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Sequential(*layers))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    # A pool of batches in memory, like ddp-train's synthetic set: no loading is timed.
+    generator = torch.Generator().manual_seed(rank)
+    pool = [(torch.randn(args.batch, widths[0], generator=generator),
+             torch.randint(0, widths[-1], (args.batch,), generator=generator))
+            for _ in range(16)]
+
+    def step(i):
+        x, y = pool[i % len(pool)]
+        optimizer.zero_grad(set_to_none=False)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    for i in range(WARMUP_STEPS):
+        step(i)
+    dist.barrier()
+    start = time.perf_counter()
+    for i in range(args.steps):
+        loss = step(i)
+    elapsed = time.perf_counter() - start
+    if rank == 0:
+        print(json.dumps({"samples_per_s": args.steps * args.batch * world / elapsed,
+                          "step_ms": elapsed * 1000 / args.steps, "loss": loss}))
+    dist.destroy_process_group()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mpirun(ranks, command):
+    """Runs COMMAND under launch/ddp-mpirun (the same binding for both sides); stdout."""
+    result = subprocess.run([os.path.join(ROOT, "launch", "ddp-mpirun"), "-n", str(ranks)]
+                            + command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"compare_pytorch: {' '.join(command[:2])} at {ranks} ranks failed "
+                 f"(exit {result.returncode}):\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def run_pytorch(ranks, widths, batch, steps, threads):
+    out = mpirun(ranks, [sys.executable, os.path.abspath(__file__), "--worker",
+                         "--widths", widths, "--batch", str(batch), "--steps", str(steps),
+                         "--threads", str(threads), "--port", str(free_port())])
+    return json.loads(out.strip().splitlines()[-1])["samples_per_s"]
+
+
+def run_ddp(ddp_train, ranks, widths, batch, steps, threads):
+    total = steps + WARMUP_STEPS
+    with tempfile.TemporaryDirectory() as folder:
+        metrics = os.path.join(folder, "metrics.jsonl")
+        mpirun(ranks, [ddp_train, "--model", "mlp:" + widths,
+                       "--data", f"synthetic:{total * batch * ranks}", "--val-fraction", "0",
+                       "--batch-size", str(batch * ranks), "--epochs", "1",
+                       "--max-steps", str(total), "--optimizer", "sgd", "--lr", "0.01",
+                       "--momentum", "0.9", "--threads", str(threads), "--bucket-mb", "25",
+                       "--progress", "lines", "--log-every", str(total),
+                       "--metrics-out", metrics])
+        with open(metrics) as f:
+            summary = [json.loads(line) for line in f if '"summary"' in line][-1]
+    return summary["samples_per_s"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ddp-train", default=os.path.join(ROOT, "build/src/apps/ddp-train"))
+    parser.add_argument("--ranks", default="1,2")
+    parser.add_argument("--cases", nargs="+",
+                        default=["784,1024,1024,10/64/300", "5,64,2/15/3000"])
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--csv", help="also write the table here as CSV")
+    # The worker's own options (set by the driver, not by users).
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--widths", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    try:
+        import torch  # noqa: F401  (only its presence is checked here)
+    except ImportError:
+        print("compare_pytorch: skipped, no torch for " + sys.executable +
+              "; on Debian: apt-get install -y python3-torch, then run with /usr/bin/python3")
+        return
+    if not os.access(args.ddp_train, os.X_OK):
+        sys.exit(f"compare_pytorch: no ddp-train at {args.ddp_train}; build it "
+                 "(launch/build.sh) or pass --ddp-train")
+    ranks_list = [int(r) for r in args.ranks.split(",")]
+    rows = []
+    for case in args.cases:
+        widths, batch, steps = case.split("/")
+        batch, steps = int(batch), int(steps)
+        pytorch = {r: [] for r in ranks_list}
+        ours = {r: [] for r in ranks_list}
+        # In turns, so that both sides see the same machine (neighbours' load, frequency).
+        for _ in range(args.trials):
+            for r in ranks_list:
+                pytorch[r].append(run_pytorch(r, widths, batch, steps, args.threads))
+                ours[r].append(run_ddp(args.ddp_train, r, widths, batch, steps, args.threads))
+        for r in ranks_list:
+            rows.append((widths.replace(",", "-"), batch, r, max(pytorch[r]), min(pytorch[r]),
+                         max(ours[r]), min(ours[r])))
+
+    header = ("model", "per_rank_batch", "ranks", "pytorch_samples_s", "pytorch_worst",
+              "ddp_samples_s", "ddp_worst", "ratio")
+    print(f"torch {torch.__version__}, gloo; {args.threads} thread(s) per rank; best of "
+          f"{args.trials} trials (worst beside it)")
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    lines = []
+    for model, batch, r, pt_best, pt_worst, dd_best, dd_worst in rows:
+        cells = (model, batch, r, f"{pt_best:.0f}", f"{pt_worst:.0f}", f"{dd_best:.0f}",
+                 f"{dd_worst:.0f}", f"{dd_best / pt_best:.2f}")
+        lines.append(",".join(str(c) for c in cells))
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    if args.csv:
+        with open(args.csv, "w") as f:
+            f.write(",".join(header) + "\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
