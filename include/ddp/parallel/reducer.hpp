@@ -45,7 +45,8 @@ class Reducer {
 
   // The module's grad-ready hook: parameter `index`'s gradient is final for this step. Buckets are
   // launched in plan order only (a complete bucket waits for the ones before it), so every rank
-  // issues the same all-reduces in the same order whatever its timing.
+  // issues the same all-reduces in the same order whatever its timing. The price: a bucket holding
+  // a parameter that gets no gradient this step goes out in finish(), and so do those after it.
   void grad_ready(std::size_t index);
   // Launches the buckets backward did not complete (a parameter without a gradient counts as
   // zero), waits for every bucket and marks the gradients present: they now hold the sums over
