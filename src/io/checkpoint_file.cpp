@@ -94,7 +94,7 @@ void write_checkpoint_file(const Checkpoint& checkpoint, const fs::path& file) {
     data += written;
     left -= static_cast<std::size_t>(written);
   }
-  // Delayed allocation can report a full disk only here, so both results count.
+  // A full disk may surface only at fsync or close (delayed allocation, NFS): both are checked.
   if (::fsync(temp.fd()) != 0) fail_write(file, "flush", errno);
   const int fd = std::exchange(temp.fd(), -1);
   if (::close(fd) != 0) fail_write(file, "close", errno);

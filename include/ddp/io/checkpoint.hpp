@@ -7,8 +7,8 @@
 //     1 integer : i64                         ("step", "epoch", "next_batch", each exactly once)
 //     2 metadata: u32 length, value bytes
 //     3 tensor  : u8 section (0 model, 1 optimizer, 2 extra), u8 dtype (1 float32, 2 float64,
-//                 3 int32, 4 int64, 5 bfloat16, 6 float16), u8 rank, i64 shape[rank], row-major
-//                 data
+//                 3 int32, 4 int64, 5 bfloat16, 6 float16), u8 rank, i64 shape[rank], the data
+//                 row-major; tensors keep their order within a section
 //   u32 CRC-32C (Castagnoli) of every byte before it.
 #pragma once
 
@@ -52,13 +52,15 @@ std::vector<std::uint8_t> serialize(const Checkpoint& checkpoint);
 
 // Parses a whole file's bytes; origin (the file's path) starts every error message. Checks the
 // size, magic, version and checksum, then every count and shape against the bytes left before
-// allocating anything, so hostile bytes give a CheckpointError, never a crash (fuzzing entry).
+// allocating anything, so hostile bytes give a CheckpointError, never a crash. The fuzzing entry;
+// a harness that re-seals its input with a correct size and CRC reaches the record parser.
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& origin);
 
 // Writes file.tmp.<pid> in file's folder, fsyncs it, renames it over file and fsyncs the folder, so
 // a crash at any point leaves the previous file whole. On failure: CheckpointError naming the
 // folder and the system's reason, with the temporary file removed.
 void write_checkpoint_file(const Checkpoint& checkpoint, const std::filesystem::path& file);
+// parse_checkpoint of the file's bytes; CheckpointError also when it cannot be read.
 Checkpoint read_checkpoint_file(const std::filesystem::path& file);
 
 // A checkpoint read back by CheckpointDirectory::load_newest.
