@@ -14,6 +14,7 @@
 
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/sequential.hpp"
+#include "ddp/optim/sgd.hpp"
 
 namespace ddp::io {
 namespace {
@@ -556,6 +557,49 @@ TEST(ModelState, LoadCopiesEveryParameter) {
   for (std::size_t i = 0; i < source->parameters().size(); ++i) {
     EXPECT_EQ(source->parameters()[i]->value.to_vector<float>(),
               target->parameters()[i]->value.to_vector<float>());
+  }
+}
+
+// Gradients that depend on the step, so momentum makes later steps depend on earlier ones.
+void set_gradients(nn::Module& model, int step) {
+  for (nn::Parameter* param : model.parameters()) {
+    for (std::int64_t i = 0; i < param->grad.numel(); ++i) {
+      param->grad.data<float>()[i] = 0.01f * static_cast<float>((i + step) % 7) - 0.03f;
+    }
+    param->has_grad = true;
+  }
+}
+
+TEST(ModelState, ResumeThroughAFileContinuesExactlyAsTheUninterruptedRun) {
+  const optim::SgdOptions options{.lr = 0.1, .momentum = 0.9};
+  auto uninterrupted = mlp(4, 1);
+  optim::Sgd uninterrupted_sgd(uninterrupted->parameters(), options);
+  for (int step = 0; step < 3; ++step) {
+    set_gradients(*uninterrupted, step);
+    uninterrupted_sgd.step();
+  }
+  Checkpoint checkpoint;
+  checkpoint.step = 3;
+  checkpoint.model = model_state(uninterrupted->parameters());
+  checkpoint.optimizer = uninterrupted_sgd.state();
+  TempDir dir;
+  CheckpointDirectory(dir.path(), 1).save(checkpoint);
+
+  auto resumed = mlp(4, 2);
+  optim::Sgd resumed_sgd(resumed->parameters(), options);
+  const auto loaded = CheckpointDirectory(dir.path(), 1).load_newest();
+  ASSERT_TRUE(loaded.has_value());
+  load_model_state(loaded->checkpoint.model, resumed->parameters(), loaded->file.string());
+  resumed_sgd.load_state(loaded->checkpoint.optimizer);
+  for (int step = 3; step < 5; ++step) {
+    set_gradients(*uninterrupted, step);
+    uninterrupted_sgd.step();
+    set_gradients(*resumed, step);
+    resumed_sgd.step();
+  }
+  for (std::size_t i = 0; i < resumed->parameters().size(); ++i) {
+    EXPECT_EQ(resumed->parameters()[i]->value.to_vector<float>(),
+              uninterrupted->parameters()[i]->value.to_vector<float>());
   }
 }
 
