@@ -15,6 +15,7 @@ const std::map<std::string, std::pair<Subcommand, const char*>>& subcommands() {
   static const std::map<std::string, std::pair<Subcommand, const char*>> table{
       {"allreduce", {ddp::bench::allreduce, "process-group all-reduce vs raw MPI_Allreduce"}},
       {"overlap", {ddp::bench::overlap, "DDP step with and without all-reduce, and it alone"}},
+      {"project", {ddp::bench::project, "step time and efficiency at 8 to 4,096 ranks, modelled"}},
       {"step", {ddp::bench::step, "one process's MLP training step vs its GEMMs alone"}},
   };
   return table;

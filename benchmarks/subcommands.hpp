@@ -16,4 +16,8 @@ int step(Runtime& runtime, int argc, char** argv);
 // hides of the communication (exposed = with - without).
 int overlap(Runtime& runtime, int argc, char** argv);
 
+// Step time and efficiency at 8 to 4,096 ranks from one rank's compute, the bucket plan and an
+// alpha-beta network model (ring and tree all-reduce, overlapped with backward).
+int project(Runtime& runtime, int argc, char** argv);
+
 }  // namespace ddp::bench
