@@ -296,10 +296,17 @@ int project(Runtime& runtime, int argc, char** argv) {
       {.first_bucket_cap_bytes = static_cast<std::int64_t>(first_bucket_cap_mb * (1 << 20)),
        .bucket_cap_bytes = static_cast<std::int64_t>(bucket_cap_mb * (1 << 20))});
   std::vector<double> bucket_bytes;
-  std::ostringstream buckets_text;
   for (const parallel::Bucket& bucket : plan.buckets) {
     bucket_bytes.push_back(static_cast<double>(bucket.numel) * bytes_per_element);
-    buckets_text << (bucket_bytes.size() > 1 ? " + " : "") << fixed(bucket_bytes.back() / 1e6, 2);
+  }
+  // Runs of equal sizes as "27.90 x47": a large model's plan stays one line.
+  std::ostringstream buckets_text;
+  for (std::size_t b = 0; b < bucket_bytes.size();) {
+    std::size_t end = b;
+    while (end < bucket_bytes.size() && bucket_bytes[end] == bucket_bytes[b]) ++end;
+    buckets_text << (b > 0 ? " + " : "") << fixed(bucket_bytes[b] / 1e6, 2);
+    if (end - b > 1) buckets_text << " x" << end - b;
+    b = end;
   }
   double first_ready = profile.backward_end_ms;
   for (double t : profile.ready_ms) first_ready = std::min(first_ready, t);
