@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config openmpi-bin libopenmpi-dev libboost-program-options-dev
-          libopenblas-dev libgtest-dev googletest libbenchmark-dev)
+          libopenblas-dev libgtest-dev googletest libbenchmark-dev clang libclang-rt-dev)
 for arg in "$@"; do
   case "$arg" in
     --with-slurm) packages+=(slurm-wlm) ;;
@@ -22,7 +22,8 @@ done
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "setup.sh: no apt-get here; install by hand: a C++20 compiler, CMake >= 3.25, Open MPI," \
-       "Boost.Program_options, OpenBLAS (with cblas.h), GoogleTest, Google Benchmark" >&2
+       "Boost.Program_options, OpenBLAS (with cblas.h), GoogleTest, Google Benchmark," \
+       "clang with libFuzzer (for tests/fuzz)" >&2
   exit 1
 fi
 sudo=()
