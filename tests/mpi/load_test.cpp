@@ -85,6 +85,15 @@ void expect_elements(const Tensor& t, const std::function<double(std::int64_t)>&
   }
 }
 
+// reduce over ranks 0..n-1 of their contributions to collective op at element i.
+double reduced(ReduceOp reduce, int n, int op, std::int64_t i) {
+  if (reduce == ReduceOp::min) return contribution(0, op, i);
+  if (reduce == ReduceOp::max) return contribution(n - 1, op, i);
+  double sum = 0;
+  for (int k = 0; k < n; ++k) sum += contribution(k, op, i);
+  return reduce == ReduceOp::avg ? sum / n : sum;
+}
+
 struct Pending {
   WorkPtr work;
   std::function<void()> check;
@@ -105,11 +114,16 @@ Pending issue(int op, std::mt19937_64& rng) {
   const std::int64_t bytes = draw(0, std::int64_t{1} << draw(0, 20));
   const std::int64_t count = bytes / static_cast<std::int64_t>(dtype_size(dtype));
   const int root = static_cast<int>(draw(0, n - 1));
+  const ReduceOp reduce_ops[] = {ReduceOp::sum, ReduceOp::min, ReduceOp::max, ReduceOp::avg};
+  const bool floating = dtype == DType::float32 || dtype == DType::float64;
+  const ReduceOp reduce = reduce_ops[draw(0, floating ? 3 : 2)];  // avg is for floats only
+  // Equal counts half of the time, for the plain gather and scatter; else some ranks send none.
+  const bool equal = draw(0, 1) == 0;
   Counts counts(static_cast<std::size_t>(n));
-  for (auto& c : counts) c = draw(0, 3) == 0 ? 0 : draw(0, std::max<std::int64_t>(count / n, 1));
+  for (auto& c : counts) {
+    c = equal ? count / n : draw(0, 3) == 0 ? 0 : draw(0, std::max<std::int64_t>(count / n, 1));
+  }
   const std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
-  std::int64_t mine_at = 0;
-  for (int k = 0; k < r; ++k) mine_at += counts[static_cast<std::size_t>(k)];
   // Concatenation of every rank's contribution, rank k's counts[k] elements after those of 0..k-1.
   auto concatenated = [=](std::int64_t i) {
     int k = 0;
@@ -119,19 +133,10 @@ Pending issue(int op, std::mt19937_64& rng) {
 
   switch (draw(0, 7)) {
     case 0: {
-      const ReduceOp ops[] = {ReduceOp::sum, ReduceOp::min, ReduceOp::max, ReduceOp::avg};
-      const bool floating = dtype == DType::float32 || dtype == DType::float64;
-      const ReduceOp reduce = ops[draw(0, floating ? 3 : 2)];
       const bool in_place = draw(0, 1) == 0;
       Tensor input = filled(dtype, count, r, op);
       Tensor output = in_place ? input : Tensor::zeros({count}, dtype);
-      auto expected = [=](std::int64_t i) {
-        if (reduce == ReduceOp::min) return contribution(0, op, i);
-        if (reduce == ReduceOp::max) return contribution(n - 1, op, i);
-        double sum = 0;
-        for (int k = 0; k < n; ++k) sum += contribution(k, op, i);
-        return reduce == ReduceOp::avg ? sum / n : sum;
-      };
+      auto expected = [=](std::int64_t i) { return reduced(reduce, n, op, i); };
       return {group.all_reduce_async(input, output, reduce), [=] {
                 expect_elements(output, expected, what + " all_reduce " + to_string(reduce));
                 if (!in_place) {
@@ -172,14 +177,18 @@ Pending issue(int op, std::mt19937_64& rng) {
               [=] { expect_elements(output, concatenated, what + " all_gatherv"); }};
     }
     case 4: {
+      Tensor input = filled(dtype, counts[r], r, op);
       Tensor output = Tensor::zeros({total}, dtype);
-      return {group.gatherv_async(filled(dtype, counts[r], r, op), output, counts, root), [=] {
+      const std::string name =
+          what + (equal ? " gather to " : " gatherv to ") + std::to_string(root);
+      WorkPtr work = equal ? group.gather_async(input, output, root)
+                           : group.gatherv_async(input, output, counts, root);
+      return {work, [=] {
                 if (r == root) {
-                  expect_elements(output, concatenated, what + " gatherv");
+                  expect_elements(output, concatenated, name);
                 } else {
                   expect_elements(
-                      output, [](std::int64_t) { return 0.0; },
-                      what + " gatherv wrote a non-root output");
+                      output, [](std::int64_t) { return 0.0; }, name + " wrote a non-root output");
                 }
               }};
     }
@@ -190,25 +199,21 @@ Pending issue(int op, std::mt19937_64& rng) {
         for (std::int64_t i = 0; i < total; ++i) set_element(input, i, concatenated(i));
       }
       Tensor output = Tensor::zeros({counts[r]}, dtype);
-      return {group.scatterv_async(input, output, counts, root), [=] {
+      WorkPtr work = equal ? group.scatter_async(input, output, root)
+                           : group.scatterv_async(input, output, counts, root);
+      return {work, [=] {
                 expect_elements(
                     output, [=](std::int64_t i) { return contribution(r, op, i); },
-                    what + " scatterv from " + std::to_string(root));
+                    what + (equal ? " scatter from " : " scatterv from ") + std::to_string(root));
               }};
     }
     case 6: {
       const std::int64_t block = count / n;
       Tensor output = Tensor::zeros({block}, dtype);
-      return {group.reduce_scatter_async(filled(dtype, block * n, r, op), output, ReduceOp::sum),
-              [=] {
+      return {group.reduce_scatter_async(filled(dtype, block * n, r, op), output, reduce), [=] {
                 expect_elements(
-                    output,
-                    [=](std::int64_t i) {
-                      double sum = 0;
-                      for (int k = 0; k < n; ++k) sum += contribution(k, op, r * block + i);
-                      return sum;
-                    },
-                    what + " reduce_scatter");
+                    output, [=](std::int64_t i) { return reduced(reduce, n, op, r * block + i); },
+                    what + " reduce_scatter " + to_string(reduce));
               }};
     }
     default:
