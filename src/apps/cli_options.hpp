@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <sstream>
 #include <string>
 
 namespace ddp::cli {
@@ -22,5 +23,14 @@ struct OptionSources {
 bool parse_options(int argc, char** argv,
                    const boost::program_options::options_description& description,
                    const OptionSources& sources = {});
+
+// po::value(target) defaulting to what *target holds, shown in --help as a stream prints it
+// ("0.1", where Boost would show 0.10000000000000001).
+template <typename T>
+boost::program_options::typed_value<T>* value_with_default(T* target) {
+  std::ostringstream text;
+  text << *target;
+  return boost::program_options::value(target)->default_value(*target, text.str());
+}
 
 }  // namespace ddp::cli

@@ -3,7 +3,10 @@
 #   clean   stop at step 30 with a checkpoint, resume to 60 at the same -np: bit for bit; and at
 #           another -np (the global batches are the same): within float32 summation order
 #   killed  every rank killed with SIGKILL after a checkpoint, resume from the newest: bit for bit
-# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed
+#   preempted  SIGTERM to launch/ddp-mpirun (as Slurm sends before a time limit): every rank stops
+#           after the same step and rank 0 writes a checkpoint; resumed at another -np from it, the
+#           run ends with the uninterrupted parameters
+# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted
 set -euo pipefail
 mpiexec=$1 train=$2 compare=$3 mode=$4
 work=$(mktemp -d)
@@ -39,10 +42,33 @@ if [ "$mode" = clean ]; then
   exit 0
 fi
 
-# killed: a run slow enough to be caught mid-way, checkpointing every 10 steps.
+# A run slow enough to be caught mid-way.
 common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --optimizer sgd
-        --epochs 1 --max-steps 60 --seed 3 --threads 1)
+        --epochs 1 --max-steps 60 --seed 3 --threads 1 --log-every 5)
 run 2 "${common[@]}" --export-params "$work/uninterrupted.bin"
+
+if [ "$mode" = preempted ]; then
+  "$(dirname "$0")/../../launch/ddp-mpirun" -n 3 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" \
+    --metrics-out "$work/metrics.jsonl" > "$work/stopped.log" 2>&1 &
+  launcher=$!
+  for _ in $(seq 1 600); do
+    grep -q '"step": 10,' "$work/metrics.jsonl" 2>/dev/null && break
+    sleep 0.05
+  done
+  kill -TERM "$launcher"
+  wait "$launcher" || true
+  cat "$work/stopped.log"
+  grep -q "stopped by SIGUSR1 after step" "$work/stopped.log" ||
+    { echo "FAILED: the ranks did not stop on the forwarded SIGTERM"; exit 1; }
+  newest=$(ls "$work/ckpt" | grep -v tmp | tail -1)
+  [ -n "$newest" ] || { echo "FAILED: no checkpoint written on SIGTERM"; exit 1; }
+  run 3 "${common[@]}" --checkpoint-dir "$work/ckpt" --resume --export-params "$work/resumed.bin"
+  "$compare" "$work/resumed.bin" "$work/uninterrupted.bin" 1e-5
+  echo "PASSED: stopped with $newest, resumed to the uninterrupted parameters"
+  exit 0
+fi
+
+# killed: checkpoints every 10 steps, every rank killed after the one at step 20.
 "$mpiexec" --quiet -n 2 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" --checkpoint-every 10 \
   > "$work/killed.log" 2>&1 &
 launcher=$!

@@ -29,6 +29,8 @@ void check_options(const TrainOptions& o) {
   check_one_of("device", o.device, {"auto", "cpu", "cuda"});
   check_one_of("grad-compression", o.grad_compression, {"none", "bf16"});
   check_one_of("progress", o.progress, {"auto", "bar", "lines"});
+  check_one_of("nan-policy", o.nan_policy, {"skip", "stop"});
+  DDP_CHECK_ARG(o.max_nan_steps >= 1, "--max-nan-steps must be at least 1");
   DDP_CHECK_ARG(o.dropout >= 0 && o.dropout < 1, "--dropout " << o.dropout << " must be in [0, 1)");
   DDP_CHECK_ARG(o.val_fraction >= 0 && o.val_fraction < 1,
                 "--val-fraction " << o.val_fraction << " must be in [0, 1)");
@@ -57,68 +59,67 @@ void check_options(const TrainOptions& o) {
 std::optional<TrainOptions> parse_train_options(int argc, char** argv) {
   TrainOptions o;
   po::options_description model("Model");
-  model.add_options()("model", po::value(&o.model)->default_value(o.model), "mlp:IN,H1,...,OUT")(
-      "activation", po::value(&o.activation)->default_value(o.activation), "relu, gelu or tanh")(
-      "dropout", po::value(&o.dropout)->default_value(o.dropout),
-      "dropout after each hidden activation");
+  auto add = model.add_options();
+  add("model", cli::value_with_default(&o.model), "mlp:IN,H1,...,OUT");
+  add("activation", cli::value_with_default(&o.activation), "relu, gelu or tanh");
+  add("dropout", cli::value_with_default(&o.dropout), "after each hidden activation");
 
   po::options_description data("Data");
-  data.add_options()("data", po::value(&o.data)->default_value(o.data),
-                     "synthetic[:N], csv:PATH or idx:IMAGES,LABELS")(
-      "val-fraction", po::value(&o.val_fraction)->default_value(o.val_fraction),
-      "share of --data held out for validation (0 allowed)")(
-      "val-data", po::value(&o.val_data), "a separate validation set, same forms as --data")(
-      "batch-size", po::value(&o.batch_size)->default_value(o.batch_size),
-      "global batch: all ranks together")("epochs", po::value(&o.epochs)->default_value(o.epochs),
-                                          "passes over the training data")(
-      "max-steps", po::value(&o.max_steps)->default_value(o.max_steps),
-      "stop after this many steps (0: no limit)")("seed", po::value(&o.seed)->default_value(o.seed),
-                                                  "seed of data, weights and shuffle")(
-      "no-shuffle", po::bool_switch(&o.no_shuffle), "visit samples in dataset order");
+  add = data.add_options();
+  add("data", cli::value_with_default(&o.data), "synthetic[:N], csv:PATH or idx:IMAGES,LABELS");
+  add("val-fraction", cli::value_with_default(&o.val_fraction),
+      "share of --data held out for validation (0 allowed)");
+  add("val-data", po::value(&o.val_data), "a separate validation set, same forms as --data");
+  add("batch-size", cli::value_with_default(&o.batch_size), "global batch: all ranks together");
+  add("epochs", cli::value_with_default(&o.epochs), "passes over the training data");
+  add("max-steps", cli::value_with_default(&o.max_steps),
+      "stop after this many steps (0: no limit)");
+  add("seed", cli::value_with_default(&o.seed), "seed of data, weights and shuffle");
+  add("no-shuffle", po::bool_switch(&o.no_shuffle), "visit samples in dataset order");
 
   po::options_description optimisation("Optimisation");
-  optimisation.add_options()("optimizer", po::value(&o.optimizer)->default_value(o.optimizer),
-                             "sgd or adamw")("lr", po::value(&o.lr)->default_value(o.lr),
-                                             "learning rate")(
-      "momentum", po::value(&o.momentum)->default_value(o.momentum), "sgd momentum")(
-      "weight-decay", po::value(&o.weight_decay)->default_value(o.weight_decay), "weight decay")(
-      "lr-schedule", po::value(&o.lr_schedule)->default_value(o.lr_schedule),
-      "constant, step or cosine")("warmup-steps",
-                                  po::value(&o.warmup_steps)->default_value(o.warmup_steps),
-                                  "linear warmup steps")(
-      "lr-reference-batch", po::value(&o.lr_reference_batch)->default_value(0),
-      "scale lr by batch-size / this (0: off)")("grad-clip",
-                                                po::value(&o.grad_clip)->default_value(o.grad_clip),
-                                                "max global gradient norm (0: off)");
+  add = optimisation.add_options();
+  add("optimizer", cli::value_with_default(&o.optimizer), "sgd or adamw");
+  add("lr", cli::value_with_default(&o.lr), "learning rate");
+  add("momentum", cli::value_with_default(&o.momentum), "sgd momentum");
+  add("weight-decay", cli::value_with_default(&o.weight_decay), "weight decay");
+  add("lr-schedule", cli::value_with_default(&o.lr_schedule), "constant, step or cosine");
+  add("warmup-steps", cli::value_with_default(&o.warmup_steps), "linear warmup steps");
+  add("lr-reference-batch", cli::value_with_default(&o.lr_reference_batch),
+      "scale lr by batch-size / this (0: off)");
+  add("grad-clip", cli::value_with_default(&o.grad_clip), "max global gradient norm (0: off)");
+  add("nan-policy", cli::value_with_default(&o.nan_policy),
+      "non-finite gradients: skip the step or stop");
+  add("max-nan-steps", cli::value_with_default(&o.max_nan_steps),
+      "skip: stop after this many in a row");
 
   po::options_description parallel("Parallelism and devices");
-  parallel.add_options()("backend", po::value(&o.backend)->default_value(o.backend),
-                         "auto, mpi or nccl")(
-      "device", po::value(&o.device)->default_value(o.device), "auto, cpu or cuda")(
-      "threads", po::value(&o.threads)->default_value(o.threads),
-      "compute threads per rank (0: cores / local ranks)")(
-      "bucket-mb", po::value(&o.bucket_mb)->default_value(o.bucket_mb), "gradient bucket cap")(
-      "grad-compression", po::value(&o.grad_compression)->default_value(o.grad_compression),
-      "none or bf16");
+  add = parallel.add_options();
+  add("backend", cli::value_with_default(&o.backend), "auto, mpi or nccl");
+  add("device", cli::value_with_default(&o.device), "auto, cpu or cuda");
+  add("threads", cli::value_with_default(&o.threads),
+      "compute threads per rank (0: cores / local ranks)");
+  add("bucket-mb", cli::value_with_default(&o.bucket_mb), "gradient bucket cap");
+  add("grad-compression", cli::value_with_default(&o.grad_compression), "none or bf16");
 
   po::options_description output("Parameters, checkpoints and output");
-  output.add_options()("init-params", po::value(&o.init_params),
-                       "read raw float32 parameters (nn.Sequential order)")(
-      "export-params", po::value(&o.export_params), "write the trained parameters")(
-      "checkpoint-dir", po::value(&o.checkpoint_dir), "folder for checkpoints")(
-      "checkpoint-every", po::value(&o.checkpoint_every)->default_value(0),
-      "steps between checkpoints (0: at the end)")(
-      "keep-checkpoints", po::value(&o.keep_checkpoints)->default_value(o.keep_checkpoints),
-      "newest checkpoints kept")("resume", po::bool_switch(&o.resume),
-                                 "continue from the newest valid checkpoint")(
-      "metrics-out", po::value(&o.metrics_out), "JSON lines of progress and a summary")(
-      "log-every", po::value(&o.log_every)->default_value(o.log_every),
-      "steps between progress updates")(
-      "progress", po::value(&o.progress)->default_value(o.progress), "auto, bar or lines");
+  add = output.add_options();
+  add("init-params", po::value(&o.init_params),
+      "read raw float32 parameters (nn.Sequential order)");
+  add("export-params", po::value(&o.export_params), "write the trained parameters");
+  add("checkpoint-dir", po::value(&o.checkpoint_dir), "folder for checkpoints");
+  add("checkpoint-every", cli::value_with_default(&o.checkpoint_every),
+      "steps between checkpoints (0: at the end)");
+  add("keep-checkpoints", cli::value_with_default(&o.keep_checkpoints), "newest checkpoints kept");
+  add("resume", po::bool_switch(&o.resume), "continue from the newest valid checkpoint");
+  add("metrics-out", po::value(&o.metrics_out), "JSON lines of progress and a summary");
+  add("log-every", cli::value_with_default(&o.log_every), "steps between progress updates");
+  add("progress", cli::value_with_default(&o.progress), "auto, bar or lines");
 
   po::options_description general("General");
-  general.add_options()("help,h", "show this help")("config", po::value<std::string>(),
-                                                    "INI file of option = value lines");
+  add = general.add_options();
+  add("help,h", "show this help");
+  add("config", po::value<std::string>(), "INI file of option = value lines");
 
   po::options_description all(
       "ddp-train: data-parallel training under mpirun\n"

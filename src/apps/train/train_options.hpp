@@ -32,6 +32,10 @@ struct TrainOptions {
   std::int64_t warmup_steps = 0;
   std::int64_t lr_reference_batch = 0;  // >0: lr scaled by batch-size / this (linear scaling rule)
   double grad_clip = 0.0;               // >0: clip the global gradient norm to this
+  // A step whose all-reduced gradients are not finite: skip it with a warning (skip) or end the
+  // run (stop). Every rank sees the same gradients, so every rank reaches the same verdict.
+  std::string nan_policy = "skip";
+  std::int64_t max_nan_steps = 10;  // skip: end the run after this many such steps in a row
 
   // Parallelism and devices
   std::string backend = "auto";           // auto, mpi or nccl

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "ddp/data/split.hpp"
 #include "ddp/io/checkpoint.hpp"
 #include "ddp/io/params.hpp"
+#include "ddp/kernels/reduce.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/loss.hpp"
@@ -25,6 +27,7 @@
 #include "ddp/parallel/distributed_data_parallel.hpp"
 #include "metrics_log.hpp"
 #include "progress.hpp"
+#include "stop_signal.hpp"
 
 namespace ddp::train {
 namespace {
@@ -94,6 +97,15 @@ ValidationResult validate(nn::Module& model, data::DataLoader* loader, ProcessGr
   return {sums[0] / sums[2], sums[1] / sums[2], static_cast<std::int64_t>(sums[2])};
 }
 
+// After the all-reduce every rank holds the same gradients, so every rank reaches the same verdict
+// without talking.
+bool gradients_finite(const std::vector<nn::Parameter*>& params) {
+  for (const nn::Parameter* param : params) {
+    if (param->has_grad && !std::isfinite(kernels::squared_norm(param->grad))) return false;
+  }
+  return true;
+}
+
 // Dropout masks from (seed, step, rank): a resumed run draws exactly the masks it would have.
 void reseed_dropout(nn::Sequential& model, std::uint64_t seed, std::int64_t step, int rank) {
   for (std::size_t i = 0; i < model.size(); ++i) {
@@ -112,7 +124,11 @@ class Run {
  private:
   void resume_from_checkpoint();
   void save_checkpoint();
+  // One small all-reduce: the loss since the last report, and whether any rank was asked to stop
+  // (so that every rank stops after the same step).
   void report_progress();
+  // A step with non-finite gradients: skipped, or the end of the run, as --nan-policy says.
+  void handle_non_finite(std::int64_t step, float loss);
   void finish_epoch(std::int64_t epoch);
 
   Runtime& runtime_;
@@ -145,6 +161,8 @@ class Run {
   std::int64_t timed_samples_ = 0;
   Clock::duration timed_wall_{};
   ValidationResult last_validation_;
+  bool stopping_ = false;  // a stop signal reached some rank: all stop after this step
+  std::int64_t nan_streak_ = 0;
 };
 
 Run::Run(Runtime& runtime, const TrainOptions& options)
@@ -252,9 +270,11 @@ void Run::save_checkpoint() {
 }
 
 void Run::report_progress() {
-  std::vector<double> window{window_loss_, static_cast<double>(window_steps_)};
+  std::vector<double> window{window_loss_, static_cast<double>(window_steps_),
+                             stop_requested() ? 1.0 : 0.0};
   sum_over_ranks(world_, window);
   if (window_steps_ > 0) last_loss_ = window[0] / static_cast<double>(window_steps_);
+  stopping_ = stopping_ || window[2] > 0;
   window_loss_ = 0;
   window_steps_ = 0;
   if (!is_root_) return;
@@ -267,6 +287,21 @@ void Run::report_progress() {
                      .add("loss", last_loss_)
                      .add("lr", optimizer_->lr())
                      .add("samples_per_s", samples_per_s));
+}
+
+void Run::handle_non_finite(std::int64_t step, float loss) {
+  ++nan_streak_;
+  DDP_CHECK(
+      o_.nan_policy == "skip" && nan_streak_ < o_.max_nan_steps,
+      "step " << step + 1 << ": the gradients are not finite (loss " << loss << ")"
+              << (o_.nan_policy == "skip" ? ", " + std::to_string(nan_streak_) + " steps in a row"
+                                          : "")
+              << "; lower --lr, add --grad-clip or check the data; the last checkpoint is "
+              << "untouched");
+  if (is_root_) {
+    DDP_WARN("step " << step + 1 << ": the gradients are not finite (loss " << loss
+                     << "); skipping the step (--nan-policy skip)");
+  }
 }
 
 void Run::finish_epoch(std::int64_t epoch) {
@@ -329,8 +364,13 @@ void Run::execute() {
       auto t2 = Clock::now();
       ddp.finish();
       auto t3 = Clock::now();
-      if (o_.grad_clip > 0) optim::clip_grad_norm(params_, o_.grad_clip);
-      optimizer_->step();
+      if (gradients_finite(params_)) {
+        nan_streak_ = 0;
+        if (o_.grad_clip > 0) optim::clip_grad_norm(params_, o_.grad_clip);
+        optimizer_->step();
+      } else {
+        handle_non_finite(step_, loss);
+      }
       optimizer_->zero_grad();
       auto t4 = Clock::now();
 
@@ -350,12 +390,20 @@ void Run::execute() {
         timed_wall_ = t4 - timing_start;
       }
       if (step_ % o_.log_every == 0) report_progress();
+      if (stopping_) break;
       if (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0) save_checkpoint();
     }
+    if (stopping_) break;
     finish_epoch(epoch);
   }
-  report_progress();
+  if (!stopping_) report_progress();
   save_checkpoint();
+  if (stopping_ && is_root_) {
+    std::cout << "stopped by " << stop_signal_name() << " after step " << step_
+              << (checkpoints_ ? "; checkpoint written, run again with --resume to continue"
+                               : "; no --checkpoint-dir, so nothing was saved")
+              << std::endl;
+  }
   if (is_root_ && !o_.export_params.empty()) io::export_parameters(params_, o_.export_params);
   if (!is_root_) return;
   double seconds = std::chrono::duration<double>(timed_wall_).count();
@@ -367,7 +415,8 @@ void Run::execute() {
       .add("ranks", static_cast<std::int64_t>(runtime_.world_size()))
       .add("steps", step_)
       .add("final_loss", last_loss_)
-      .add("params", model_->parameter_count());
+      .add("params", model_->parameter_count())
+      .add("stopped_early", static_cast<std::int64_t>(stopping_));
   if (last_validation_.samples > 0) {
     summary.add("val_accuracy", last_validation_.accuracy).add("val_loss", last_validation_.loss);
   }
@@ -379,6 +428,7 @@ void Run::execute() {
 }  // namespace
 
 void train(Runtime& runtime, const TrainOptions& options) {
+  install_stop_handlers();
   Run(runtime, options).execute();
 }
 
