@@ -9,6 +9,7 @@
 #include "ddp/data/loader.hpp"
 #include "ddp/data/synthetic.hpp"
 #include "ddp/nn/linear.hpp"
+#include "ddp/parallel/data_parallel.hpp"
 
 namespace {
 
@@ -22,11 +23,6 @@ struct TutorialOptions {
   std::int64_t data_size = 100;  // samples in the random dataset
   std::uint64_t seed = 0;        // data, shuffle and initial weights; the same on every rank
 };
-
-// Sends rank 0's parameters to every rank: DataParallel's replicate.
-void replicate(nn::Module& model, ProcessGroup& group) {
-  for (nn::Parameter* parameter : model.parameters()) group.broadcast(parameter->value, 0);
-}
 
 int run(Runtime& runtime, int argc, char** argv) {
   TutorialOptions o;
@@ -47,7 +43,7 @@ int run(Runtime& runtime, int argc, char** argv) {
   const int ranks = world.size();
   Generator generator(o.seed);
   nn::Linear model(o.input_size, o.output_size, generator);
-  replicate(model, world);
+  parallel::replicate(model, world);
 
   auto dataset = std::make_shared<data::RandomDataset>(o.input_size, o.data_size, o.seed);
   data::GlobalBatchOptions sampling{
@@ -60,21 +56,12 @@ int run(Runtime& runtime, int argc, char** argv) {
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     Tensor output = model.forward(batch->features);
-    // What this rank's model saw, for rank 0 to print in rank order: [in rows, in cols, out rows,
-    // out cols].
+    // What this rank's model saw, as one row [in rows, in cols, out rows, out cols] per rank, and
+    // the slices' outputs concatenated whole on rank 0: DataParallel's gather.
     Tensor seen = Tensor::from_vector<std::int64_t>(
-        {batch->features.size(0), o.input_size, output.size(0), o.output_size}, {4});
-    Tensor all_seen = Tensor::zeros({4 * ranks}, DType::int64);
-    world.gather(seen, all_seen, 0);
-
-    // nn.parallel.gather: the slices' outputs, concatenated whole on rank 0.
-    Counts counts(ranks);
-    for (int r = 0; r < ranks; ++r) {
-      counts[r] = data::chunk_bounds(batch->global_n, ranks, r).size() * o.output_size;
-    }
-    Tensor gathered = Tensor::zeros({runtime.rank() == 0 ? batch->global_n : 0, o.output_size});
-    world.gatherv(output.reshape({output.numel()}), gathered.reshape({gathered.numel()}), counts,
-                  0);
+        {batch->features.size(0), o.input_size, output.size(0), o.output_size}, {1, 4});
+    Tensor all_seen = parallel::gather(world, seen);
+    Tensor gathered = parallel::gather(world, output);
 
     if (runtime.rank() != 0) continue;
     const std::int64_t* sizes = all_seen.data<std::int64_t>();
