@@ -2,7 +2,8 @@
 # ddp-train stopped and resumed ends with the parameters of a run that was never interrupted:
 #   clean   stop at step 30 with a checkpoint, resume to 60 at the same -np: bit for bit; and at
 #           another -np (the global batches are the same): within float32 summation order
-#   killed  every rank killed with SIGKILL after a checkpoint, resume from the newest: bit for bit
+#   killed  one of 3 ranks killed with SIGKILL after a checkpoint: the job ends naming it; resume
+#           from the newest checkpoint: bit for bit
 #   preempted  SIGTERM to launch/ddp-mpirun (as Slurm sends before a time limit): every rank stops
 #           after the same step and rank 0 writes a checkpoint; resumed at another -np from it, the
 #           run ends with the uninterrupted parameters
@@ -68,20 +69,37 @@ if [ "$mode" = preempted ]; then
   exit 0
 fi
 
-# killed: checkpoints every 10 steps, every rank killed after the one at step 20.
-"$mpiexec" --quiet -n 2 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" --checkpoint-every 10 \
-  > "$work/killed.log" 2>&1 &
+# killed: 3 ranks checkpointing every 10 steps; rank 1 alone is killed with SIGKILL after the
+# checkpoint of step 20. The job must end within DDP_TIMEOUT_SECONDS + 10 s, non-zero, naming the
+# lost rank; the newest checkpoint must be whole, and resuming from it must end bit for bit where
+# an uninterrupted 3-rank run ends.
+run 3 "${common[@]}" --export-params "$work/uninterrupted3.bin"
+start=$(date +%s)
+"$(dirname "$0")/../../launch/ddp-mpirun" -n 3 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" \
+  --checkpoint-every 10 > "$work/killed.log" 2>&1 &
 launcher=$!
 for _ in $(seq 1 600); do
   [ -e "$work/ckpt/checkpoint-0000000020.ddpckpt" ] && break
   sleep 0.05
 done
-pkill -KILL -f -- "--checkpoint-dir $work/ckpt" || true
-wait "$launcher" && { echo "FAILED: the run finished before it could be killed"; exit 1; }
+for pid in $(pgrep -f -- "--checkpoint-dir $work/ckpt"); do
+  if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then
+    kill -KILL "$pid"
+  fi
+done
+status=0
+wait "$launcher" || status=$?
+elapsed=$(( $(date +%s) - start ))
+grep -v '^ *[0-9]*%\|^epoch' "$work/killed.log"
+[ "$status" -ne 0 ] || { echo "FAILED: the run finished before it could be killed"; exit 1; }
+[ "$elapsed" -le $(( ${DDP_TIMEOUT_SECONDS:-300} + 10 )) ] ||
+  { echo "FAILED: the job took ${elapsed}s to end"; exit 1; }
+grep -q "process rank 1 .*exited on signal 9" "$work/killed.log" ||
+  { echo "FAILED: no message names the lost rank"; exit 1; }
 newest=$(ls "$work/ckpt" | grep -v tmp | tail -1)
-echo "killed after $newest"
+echo "rank 1 killed after $newest; the job ended in ${elapsed}s with status $status"
 [ "$newest" != "checkpoint-0000000060.ddpckpt" ] || { echo "FAILED: nothing left to resume"; exit 1; }
-run 2 "${common[@]}" --checkpoint-dir "$work/ckpt" --checkpoint-every 10 --resume \
+run 3 "${common[@]}" --checkpoint-dir "$work/ckpt" --checkpoint-every 10 --resume \
   --export-params "$work/resumed.bin"
-cmp "$work/uninterrupted.bin" "$work/resumed.bin"
+cmp "$work/uninterrupted3.bin" "$work/resumed.bin"
 echo "PASSED: resumed from $newest, bit for bit"
