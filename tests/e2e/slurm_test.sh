@@ -4,9 +4,9 @@
 # sbatch --wait must end COMPLETED with exit code 0 and leave the expected results.
 # CHECK is one of
 #   summary  the program gets --metrics-out FILE, and FILE must end with a "summary" record;
-#   stop     once both ranks have printed "rank R running", the batch shell gets SIGTERM (as from
-#            --signal=B:TERM@120); every rank must then print "rank R stopped on SIGUSR1" and the
-#            job still end COMPLETED (slurm_stop_rank.sh is such a program).
+#   stop     PROGRAM is ddp-train, given --checkpoint-dir and --metrics-out; once it reports
+#            progress, the batch shell gets SIGTERM (as from --signal=B:TERM@120); the ranks must
+#            stop after the same step with a checkpoint and the job still end COMPLETED.
 # Needs slurm-wlm (launch/setup.sh --with-slurm) and root, for slurmd; without them it exits 77,
 # which ctest reports as skipped, unless DDP_TEST_REQUIRE_SLURM=1 (launch/test.sh) makes it fail.
 # Usage: slurm_test.sh SBATCH_SCRIPT CHECK PROGRAM [ARGS...]
@@ -120,9 +120,8 @@ done
 [ "$state" = idle ] || { on_failure; fail "node $host is '${state:-not known}' after 30 s, not idle"; }
 echo "one-node Slurm cluster up in $(( $(date +%s) - start ))s (ports $ctld_port, $slurmd_port)"
 
-if [ "$check" = summary ]; then
-  program_args+=(--metrics-out "$scratch/metrics.jsonl")
-fi
+program_args+=(--metrics-out "$scratch/metrics.jsonl")
+[ "$check" = summary ] || program_args+=(--checkpoint-dir "$scratch/checkpoints")
 # sbatch --wait returns the job's exit status once the job has ended; it prints the job id first.
 submitted=$(date +%s)
 DDP_PROGRAM=$program timeout -k 5 90 sbatch --parsable --wait --nodes=1 --ntasks-per-node=2 \
@@ -130,16 +129,15 @@ DDP_PROGRAM=$program timeout -k 5 90 sbatch --parsable --wait --nodes=1 --ntasks
   "$batch_script" "${program_args[@]}" >"$scratch/sbatch.out" &
 sbatch_pid=$!
 if [ "$check" = stop ]; then
-  # Once both ranks run, what --signal=B:TERM@120 does near the time limit: SIGTERM to the batch
+  # Once training runs, what --signal=B:TERM@120 does near the time limit: SIGTERM to the batch
   # shell alone (scancel --batch), which must stop the ranks through SIGUSR1.
-  running=0
-  for _ in $(seq 60); do
-    running=$(grep -c ' running$' "$scratch/job.out" 2>/dev/null || true)
-    [ "$running" = 2 ] && break
+  for _ in $(seq 120); do
+    grep -q '"event": "progress"' "$scratch/metrics.jsonl" 2>/dev/null && break
     kill -0 "$sbatch_pid" 2>/dev/null || break
-    sleep 0.5
+    sleep 0.25
   done
-  [ "$running" = 2 ] || { on_failure; fail "$running of 2 ranks running after 30 s"; }
+  grep -q '"event": "progress"' "$scratch/metrics.jsonl" 2>/dev/null ||
+    { on_failure; fail "no training progress after 30 s"; }
   timeout 10 scancel --batch --signal=TERM "$(squeue -h -o %i)"
 fi
 sbatch_status=0
@@ -165,7 +163,9 @@ case "$check" in
       { tail -n 3 "$scratch/metrics.jsonl"; fail "the metrics file does not end with a summary"; } ;;
   stop)
     grep -q 'stop requested' "$scratch/job.err" || fail "the batch script passed no stop request on"
-    stopped=$(grep -c ' stopped on SIGUSR1$' "$scratch/job.out" || true)
-    [ "$stopped" = 2 ] || fail "$stopped of 2 ranks stopped on SIGUSR1" ;;
+    grep -q 'stopped by SIGUSR1 after step' "$scratch/job.out" ||
+      { tail -n 5 "$scratch/job.out"; fail "ddp-train did not stop on the request"; }
+    ls "$scratch/checkpoints"/checkpoint-*.ddpckpt >/dev/null 2>&1 ||
+      fail "no checkpoint was written on the way out" ;;
 esac
 echo "PASSED in $(( $(date +%s) - start ))s"
