@@ -1,6 +1,6 @@
 // libFuzzer harness for the checkpoint reader: parse_checkpoint on the input as it is, then on a
-// copy whose CRC-32C trailer is recomputed, since random bytes almost never carry a valid checksum
-// and the record parser behind it is where sizes are trusted or not.
+// copy whose body size and CRC-32C trailer are made to match it, since mutated bytes almost never
+// carry them right and the record parser behind them is where sizes are trusted or not.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -39,9 +39,13 @@ void parse(std::span<const std::uint8_t> bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> input(data, size);
   parse(input);
+  // The header: magic (8 bytes), u32 version, u64 body size; then the body and a u32 checksum.
+  constexpr std::size_t body_size_at = 12, header_bytes = 20;
   constexpr std::size_t checksum_bytes = sizeof(std::uint32_t);
-  if (size >= checksum_bytes) {
+  if (size >= header_bytes + checksum_bytes) {
     std::vector<std::uint8_t> sealed(input.begin(), input.end());
+    const std::uint64_t body_bytes = size - header_bytes - checksum_bytes;
+    std::memcpy(sealed.data() + body_size_at, &body_bytes, sizeof(body_bytes));
     const std::uint32_t crc =
         ddp::io::crc32c(std::span<const std::uint8_t>(sealed).first(size - checksum_bytes));
     std::memcpy(sealed.data() + size - checksum_bytes, &crc, checksum_bytes);
