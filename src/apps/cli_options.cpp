@@ -23,6 +23,22 @@ std::string option_for_variable(const std::string& variable, const std::string& 
   return description.find_nothrow(name, false) != nullptr ? name : "";
 }
 
+// Boost builds an error's message by replacing %placeholders% until none is left, so a value that
+// itself reads "%value%" would make what() loop forever (found by fuzzing the config reader). A
+// zero-width space after every '%' of the substituted texts breaks such runs and prints the same.
+class DefusedError : public po::error_with_option_name {
+ public:
+  static void defuse(po::error_with_option_name& error) {
+    auto substitutions = &DefusedError::m_substitutions;
+    for (auto& entry : error.*substitutions) {
+      std::string& text = entry.second;
+      for (std::size_t at = text.find('%'); at != std::string::npos; at = text.find('%', at + 4)) {
+        text.insert(at + 1, "\u200b");
+      }
+    }
+  }
+};
+
 }  // namespace
 
 bool parse_options(int argc, char** argv, const po::options_description& description,
@@ -50,6 +66,9 @@ bool parse_options(int argc, char** argv, const po::options_description& descrip
       return false;
     }
     po::notify(values);
+  } catch (po::error_with_option_name& error) {
+    DefusedError::defuse(error);
+    DDP_THROW(InvalidArgument, error.what() << "; run with --help for the options");
   } catch (const po::error& error) {
     DDP_THROW(InvalidArgument, error.what() << "; run with --help for the options");
   }
