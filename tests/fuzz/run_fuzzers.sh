@@ -18,9 +18,10 @@ if ! command -v clang++ >/dev/null 2>&1; then
   echo "run_fuzzers.sh: clang++ not found; install clang and libclang-rt-dev (launch/setup.sh)" >&2
   exit 1
 fi
+# The readers are host code: no CUDA, whatever the machine has.
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDDP_BUILD_FUZZERS=ON -DDDP_BUILD_TESTS=OFF \
-  -DDDP_BUILD_BENCHMARKS=OFF >/dev/null
+  -DDDP_BUILD_BENCHMARKS=OFF -DDDP_WITH_CUDA=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${readers[@]/#/fuzz_}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
