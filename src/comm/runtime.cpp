@@ -63,6 +63,12 @@ Runtime::Runtime(int& argc, char**& argv) {
   int initialized = 0;
   comm::check_mpi(MPI_Initialized(&initialized), "MPI_Initialized");
   DDP_CHECK(!initialized, "MPI was initialised before ddp::Runtime; let the Runtime do it");
+  // Open MPI busy-polls while a rank waits inside a collective. The bucket all-reduces run on a
+  // thread beside backward, on the same core when ranks are bound one per core, so the poll
+  // takes half the core from the GEMMs (measured: 2 ranks at 2,200-4,000 samples/s against
+  // 7,800-10,000 with yielding). Yielding when idle costs nothing on a free core. A value the
+  // user set (mpirun --mca, the environment) is kept.
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
   int provided = 0;
   comm::check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
   runtime_exists = true;
