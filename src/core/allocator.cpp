@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "ddp/core/error.hpp"
@@ -21,6 +22,12 @@ class CpuAllocator final : public Allocator {
     return pointer;
   }
   void deallocate(void* pointer, std::size_t, const Device&) override { std::free(pointer); }
+  void copy(void* dst, const Device&, const void* src, const Device&, std::size_t bytes) override {
+    if (bytes > 0 && dst != src) std::memmove(dst, src, bytes);
+  }
+  void zero(void* pointer, std::size_t bytes, const Device&) override {
+    if (bytes > 0) std::memset(pointer, 0, bytes);
+  }
 };
 
 std::array<Allocator*, 2>& registry() {

@@ -79,19 +79,36 @@ Tensor Tensor::clone() const {
 }
 
 void Tensor::zero_() {
-  DDP_CHECK(device().is_cpu(), "zero_ on " << to_string(device()) << " needs the CUDA kernels");
-  if (nbytes() > 0) std::memset(data_ptr(), 0, nbytes());
+  if (nbytes() == 0) return;
+  if (device().is_cpu()) {
+    std::memset(data_ptr(), 0, nbytes());
+  } else {
+    allocator_for(device()).zero(data_ptr(), nbytes(), device());
+  }
 }
 
 void Tensor::copy_(const Tensor& src) {
   DDP_CHECK(dtype_ == src.dtype_ && numel() == src.numel(),
             "copy_ from " << to_string(src.dtype_) << to_string(src.shape_) << " into "
                           << to_string(dtype_) << to_string(shape_));
-  DDP_CHECK(device().is_cpu() && src.device().is_cpu(),
-            "copy_ between " << to_string(src.device()) << " and " << to_string(device())
-                             << " needs the CUDA kernels");
-  if (nbytes() > 0 && data_ptr() != src.data_ptr())
-    std::memmove(data_ptr(), src.data_ptr(), nbytes());
+  if (nbytes() == 0) return;
+  Device dst_device = device();
+  Device src_device = src.device();
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    if (data_ptr() != src.data_ptr()) std::memmove(data_ptr(), src.data_ptr(), nbytes());
+    return;
+  }
+  // The device side's allocator knows how to reach the other side (host, or a peer GPU).
+  Allocator& allocator = allocator_for(dst_device.is_cpu() ? src_device : dst_device);
+  allocator.copy(data_ptr(), dst_device, src.data_ptr(), src_device, nbytes());
+}
+
+Tensor Tensor::to(const Device& target) const {
+  DDP_CHECK(defined(), "to(" << to_string(target) << ") of an undefined tensor");
+  if (device() == target) return *this;
+  Tensor moved = empty(shape_, dtype_, target);
+  moved.copy_(*this);
+  return moved;
 }
 
 }  // namespace ddp

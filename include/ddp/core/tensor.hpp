@@ -73,11 +73,17 @@ class Tensor {
 
   Tensor clone() const;
   void zero_();
-  // Copies src's elements into this tensor: same dtype and element count (shapes may differ).
+  // Copies src's elements into this tensor: same dtype and element count (shapes may differ). The
+  // two may live on different devices; host memory is done with when copy_ returns (see
+  // Allocator::copy for device memory).
   void copy_(const Tensor& src);
+  // This tensor on device: itself (sharing storage) when it is already there, else a copy.
+  Tensor to(const Device& device) const;
 
+  // The elements, read back to the host first when the tensor lives on a GPU.
   template <typename T>
   std::vector<T> to_vector() const {
+    if (!device().is_cpu()) return to(Device::cpu()).to_vector<T>();
     const T* begin = data<T>();
     return std::vector<T>(begin, begin + numel());
   }

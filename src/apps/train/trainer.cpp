@@ -15,6 +15,7 @@
 #include "ddp/data/split.hpp"
 #include "ddp/io/checkpoint.hpp"
 #include "ddp/io/params.hpp"
+#include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/reduce.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/dropout.hpp"
@@ -48,11 +49,36 @@ void sum_over_ranks(ProcessGroup& group, std::vector<double>& values) {
   values = t.to_vector<double>();
 }
 
-void check_device_choice(const TrainOptions& o) {
-  DDP_CHECK_ARG(o.device != "cuda",
-                "--device cuda: this build of ddp has no CUDA support; use --device cpu or auto");
-  DDP_CHECK_ARG(o.backend != "nccl",
-                "--backend nccl: this build of ddp has no NCCL support; use --backend mpi or auto");
+// A rank's GPU is its local rank modulo the GPUs it sees, and auto takes the CPU, with one notice,
+// when there is none. The GPU training path (CUDA layers, the NCCL process group) is not built yet,
+// so a usable GPU is refused by --device cuda and passed over by auto, saying so.
+void check_device_choice(const TrainOptions& o, const Runtime& runtime) {
+  const int gpus = kernels::cuda_device_count();
+  if (o.device == "cuda") {
+    DDP_CHECK_ARG(gpus > 0,
+                  "--device cuda: no usable CUDA device: " << kernels::cuda_unavailable_reason()
+                                                           << "; use --device cpu or auto");
+    int gpu = kernels::cuda_device_for_local_rank(runtime.local_rank());
+    DDP_THROW(InvalidArgument, "--device cuda: this rank would train on cuda:"
+                                   << gpu << " (" << kernels::cuda_device_description(gpu)
+                                   << "), but GPU training is not implemented in this build of "
+                                   << "ddp yet; use --device cpu or auto");
+  }
+  DDP_CHECK_ARG(
+      o.backend != "nccl",
+      "--backend nccl: " << (kernels::cuda_built()
+                                 ? "NCCL all-reduces GPU tensors, and this run trains on the CPU"
+                                 : "this build of ddp has no CUDA or NCCL support")
+                         << "; use --backend mpi or auto");
+  if (o.device == "auto") {
+    if (gpus > 0) {
+      DDP_INFO("--device auto: GPU training is not implemented in this build of ddp yet; "
+               << "training on the CPU");
+    } else {
+      DDP_INFO("--device auto: no usable CUDA device (" << kernels::cuda_unavailable_reason()
+                                                        << "); training on the CPU");
+    }
+  }
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainOptions& o,
@@ -171,7 +197,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
       world_(*runtime.world()),
       is_root_(runtime.rank() == 0),
       metrics_(is_root_ ? options.metrics_out : "") {
-  check_device_choice(o_);
+  check_device_choice(o_, runtime);
   kernels::set_compute_threads(
       o_.threads > 0 ? o_.threads : kernels::default_compute_threads(runtime.local_size()));
   std::vector<std::int64_t> widths = nn::parse_mlp_widths(o_.model);

@@ -1,0 +1,50 @@
+// The CUDA functions of a build without CUDA (DDP_WITH_CUDA=OFF, or no toolkit found): no device
+// is ever usable, and no CUDA allocator is registered, so a CUDA tensor is an Error that says so.
+#include "ddp/core/error.hpp"
+#include "ddp/kernels/cuda_device.hpp"
+#include "ddp/kernels/cuda_memory.hpp"
+
+namespace ddp::kernels {
+namespace {
+
+constexpr const char* kNotBuilt =
+    "this build of ddp has no CUDA support (configured with DDP_WITH_CUDA=OFF, or no CUDA toolkit "
+    "and NCCL were found)";
+
+}  // namespace
+
+bool cuda_built() {
+  return false;
+}
+
+int cuda_device_count() {
+  return 0;
+}
+
+std::string cuda_unavailable_reason() {
+  return kNotBuilt;
+}
+
+int cuda_device_for_local_rank(int local_rank) {
+  DDP_THROW(Error, "no CUDA device for local rank " << local_rank << ": " << kNotBuilt);
+}
+
+void set_cuda_device(int device) {
+  DDP_THROW(Error, "cuda:" << device << ": " << kNotBuilt);
+}
+
+std::string cuda_device_description(int device) {
+  DDP_THROW(Error, "cuda:" << device << ": " << kNotBuilt);
+}
+
+void cuda_synchronize(int device) {
+  DDP_THROW(Error, "cuda:" << device << ": " << kNotBuilt);
+}
+
+CudaMemoryStats cuda_memory_stats(int) {
+  return {};
+}
+
+void cuda_empty_cache() {}
+
+}  // namespace ddp::kernels

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The GPU tests on a machine with a GPU but without ddp's build dependencies (the device machine a
+# session may be lent: CUDA driver, no Open MPI, no Boost, no OpenBLAS, nothing to fetch them from).
+#
+# Here, after building with CUDA (cmake -B build-cuda; cmake --build build-cuda):
+#   tests/gpu/run_on_device.sh pack [BUILD_DIR]     (BUILD_DIR defaults to build-cuda)
+# writes build-gpu-bundle/ddp-gpu.tar.xz (ignored by git, as every build-* folder): the test
+# programs, libddp and the shared libraries a bare machine lacks, with Open MPI's launcher, daemon
+# and components so that ddp-train runs under mpirun there too. The C and C++ runtimes stay behind:
+# the GPU machine's own are newer.
+#
+# There, through the device tool, carrying build-gpu-bundle:
+#   bash tests/gpu/run_on_device.sh                  (or: ... run)
+# unpacks the bundle under /tmp, prints the GPU and what ddp sees of it, runs the GPU tests, the
+# unit tests and ddp-train's device test, and prints one PASSED/FAILED line each and a summary.
+# Exit status 0 when all passed. With $OUT set, the gtest XML reports are written there.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bundle_file=$root/build-gpu-bundle/ddp-gpu.tar.xz
+mode=${1:-run}
+
+pack() {
+  local build=${1:-$root/build-cuda}
+  local programs=(tests/gpu/ddp_gpu_tests tests/gpu/ddp_cuda_probe tests/unit/ddp_unit_tests
+                  src/apps/ddp-train)
+  local staging
+  staging=$(mktemp -d)
+  local b=$staging/ddp-gpu
+  mkdir -p "$b/bin" "$b/lib" "$b/openmpi" "$b/pmix"
+  grep -q '^cuda_built=1' <("$build/tests/gpu/ddp_cuda_probe") ||
+    { echo "$build is not a build with CUDA (see its 'ddp: CUDA' configure line)"; exit 1; }
+  for program in "${programs[@]}"; do
+    [ -x "$build/$program" ] || { echo "missing $build/$program: build it first"; exit 1; }
+    cp "$build/$program" "$b/bin/"
+  done
+
+  # Open MPI's folders as this installation reports them (Debian's layout is its own).
+  local ompi_bindir ompi_pkglibdir ompi_pkgdatadir ompi_sysconfdir pmix_libdir
+  ompi_bindir=$(ompi_info --path bindir --parsable | cut -d: -f3-)
+  ompi_pkglibdir=$(ompi_info --path pkglibdir --parsable | cut -d: -f3-)
+  ompi_pkgdatadir=$(ompi_info --path pkgdatadir --parsable | cut -d: -f3-)
+  ompi_sysconfdir=$(ompi_info --path sysconfdir --parsable | cut -d: -f3-)
+  cp -L "$ompi_bindir/orterun" "$b/bin/mpirun"
+  cp -L "$ompi_bindir/orted" "$b/bin/"
+  cp -rL "$ompi_pkglibdir" "$b/openmpi/components"
+  cp -rL "$ompi_pkgdatadir" "$b/openmpi/share"
+  cp -rL "$ompi_sysconfdir" "$b/openmpi/etc"
+  # PMIx, when Open MPI uses an external one: its library, components and help texts.
+  pmix_libdir=$(ldd "$ompi_pkglibdir"/mca_pmix_ext*.so 2>/dev/null | awk '/libpmix/ {print $3}' |
+                head -n 1 | xargs -r readlink -f | xargs -r dirname)
+  if [ -n "$pmix_libdir" ]; then
+    cp -rL "$pmix_libdir/pmix" "$b/pmix/components"
+    [ -d "$pmix_libdir/../share/pmix" ] && cp -rL "$pmix_libdir/../share/pmix" "$b/pmix/share"
+  fi
+
+  # Every library the programs and components load, but the C and C++ runtimes and CUDA's driver.
+  find "$b/bin" "$b/openmpi/components" "$b/pmix" -type f -name '*' -exec ldd {} + 2>/dev/null |
+    awk '/=> \// {print $3}' | sort -u |
+    grep -vE '/(libc|libm|libpthread|libdl|librt|libutil|libresolv|libgcc_s|libstdc\+\+|libcuda|ld-linux[^/]*)\.so' |
+    xargs -r cp -L -t "$b/lib/"
+  strip --strip-unneeded "$b"/bin/ddp* "$b"/lib/*.so* 2>/dev/null
+  mkdir -p "$(dirname "$bundle_file")"
+  tar -C "$staging" -cJf "$bundle_file" ddp-gpu
+  rm -rf "$staging"
+  echo "wrote $bundle_file ($(du -h "$bundle_file" | cut -f1)); carry build-gpu-bundle"
+}
+
+run() {
+  [ -f "$bundle_file" ] || { echo "no $bundle_file: run '$0 pack' where ddp was built"; exit 1; }
+  local b=/tmp/ddp-gpu
+  rm -rf "$b"
+  tar -C /tmp -xJf "$bundle_file"
+  export PATH=$b/bin:$PATH
+  export LD_LIBRARY_PATH=$b/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # Open MPI and PMIx read their install folders from these, instead of the paths built in.
+  export OPAL_PREFIX=$b/openmpi OPAL_BINDIR=$b/bin OPAL_LIBDIR=$b/lib
+  export OPAL_PKGLIBDIR=$b/openmpi/components OPAL_PKGDATADIR=$b/openmpi/share
+  export OPAL_SYSCONFDIR=$b/openmpi/etc
+  export OMPI_MCA_mca_base_component_path=$b/openmpi/components
+  export PMIX_MCA_mca_base_component_path=$b/pmix/components PMIX_INSTALL_PREFIX=$b/pmix
+  # Components for fabrics this machine lacks (InfiniBand, UCX) fail to load, harmlessly.
+  export OMPI_MCA_mca_base_component_show_load_errors=0 PMIX_MCA_mca_base_component_show_load_errors=0
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  export DDP_TIMEOUT_SECONDS=60
+  local reports=${OUT:-/tmp}
+
+  echo "== machine"
+  nvidia-smi -L 2>&1 || echo "(no nvidia-smi)"
+  ddp_cuda_probe
+  local passed=() failed=()
+  check() {
+    local name=$1
+    shift
+    echo "== $name"
+    if "$@"; then passed+=("$name"); else failed+=("$name"); fi
+  }
+  # A GPU that the driver lists but ddp cannot use would make every GPU test skip, and pass.
+  gpu_visible() {
+    local listed
+    listed=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+    [ "$listed" -eq 0 ] || ddp_cuda_probe | grep -q '^cuda_devices=[1-9]'
+  }
+  check gpu_visible gpu_visible
+  check gpu_tests ddp_gpu_tests --gtest_output="xml:$reports/gpu_tests.xml"
+  check unit_tests ddp_unit_tests --gtest_brief=1 --gtest_output="xml:$reports/unit_tests.xml"
+  check train_device bash "$root/tests/gpu/train_device_test.sh" mpirun "$b/bin/ddp-train" \
+    "$b/bin/ddp_cuda_probe"
+  echo "== summary"
+  for name in "${passed[@]}"; do echo "PASSED $name"; done
+  for name in "${failed[@]}"; do echo "FAILED $name"; done
+  grep -ho 'tests="[0-9]*" failures="[0-9]*" disabled="[0-9]*" errors="[0-9]*"' \
+    "$reports/gpu_tests.xml" 2>/dev/null | head -n 1 | sed 's/^/gpu_tests: /'
+  grep -c '<skipped' "$reports/gpu_tests.xml" 2>/dev/null | sed 's/^/gpu_tests skipped: /'
+  [ "${#failed[@]}" -eq 0 ]
+}
+
+case $mode in
+  pack) shift; pack "$@" ;;
+  run) run ;;
+  *) echo "usage: $0 pack [BUILD_DIR] | run"; exit 2 ;;
+esac

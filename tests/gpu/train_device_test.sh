@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# ddp-train's device rule at 2 ranks, as the machine allows: without a usable GPU, --device cuda
+# ends in seconds with exit 2 and the reason, and --device auto trains on the CPU after one notice
+# from rank 0; with one, --device cuda says GPU training is not in this build yet and auto falls
+# back to the CPU saying so. --backend nccl on the CPU is a clear error either way.
+# Usage: train_device_test.sh MPIEXEC DDP_TRAIN CUDA_PROBE
+set -u
+mpiexec=$1 train=$2 probe=$3
+fail() { echo "FAILED: $*"; exit 1; }
+
+"$probe" || fail "ddp_cuda_probe failed"
+devices=$("$probe" | sed -n 's/^cuda_devices=//p')
+
+# run EXPECTED_STATUS PATTERN ARGS...: one run at 2 ranks; sets $output.
+run() {
+  local expected=$1 pattern=$2 start elapsed status
+  shift 2
+  start=$(date +%s)
+  output=$(timeout -k 5 60 "$mpiexec" -n 2 "$train" "$@" 2>&1)
+  status=$?
+  elapsed=$(( $(date +%s) - start ))
+  echo "--- ddp-train $* (exit $status, ${elapsed}s)"
+  echo "$output" | tail -n 5
+  [ "$status" -eq "$expected" ] || fail "ddp-train $*: exit status $status, expected $expected"
+  [ "$elapsed" -le 20 ] || fail "ddp-train $*: took ${elapsed}s"
+  [ "$(echo "$output" | grep -c -- "$pattern")" -eq 1 ] ||
+    fail "ddp-train $*: not exactly one line matching '$pattern'"
+}
+
+if [ "$devices" -eq 0 ]; then
+  run 2 "error: --device cuda: no usable CUDA device: " --device cuda
+  run 0 "--device auto: no usable CUDA device (.*); training on the CPU" --max-steps 3 --epochs 1
+else
+  run 2 "error: --device cuda: .*GPU training is not implemented" --device cuda
+  run 0 "--device auto: GPU training is not implemented.*training on the CPU" --max-steps 3 --epochs 1
+fi
+[ "$(echo "$output" | grep -c "error:")" -eq 0 ] || fail "errors in a run that should train"
+run 2 "error: --backend nccl: " --backend nccl
+run 0 "2 ranks on the CPU" --device cpu --max-steps 3 --epochs 1
+echo "$output" | grep -q -- "--device auto" && fail "--device cpu printed the auto notice"
+echo "PASSED"
