@@ -3,10 +3,12 @@
 #include <cmath>
 
 #include "checks.hpp"
+#include "cuda/cuda_kernels.hpp"
 
 namespace ddp::kernels {
 
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdUpdate& rule) {
+  if (param.device().is_cuda()) return cuda::sgd_update(param, grad, momentum_buffer, rule);
   detail::check_same_numel(param, grad, "sgd_update");
   float* p = detail::cpu_floats(param, "sgd_update");
   const float* g = detail::cpu_floats(grad, "sgd_update");
@@ -35,6 +37,7 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
 
 void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                   const AdamwUpdate& rule) {
+  if (param.device().is_cuda()) return cuda::adamw_update(param, grad, exp_avg, exp_avg_sq, rule);
   detail::check_same_numel(param, grad, "adamw_update");
   detail::check_same_numel(param, exp_avg, "adamw_update");
   detail::check_same_numel(param, exp_avg_sq, "adamw_update");

@@ -1,5 +1,6 @@
 // The CUDA functions of a build without CUDA (DDP_WITH_CUDA=OFF, or no toolkit found): no device
 // is ever usable, and no CUDA allocator is registered, so a CUDA tensor is an Error that says so.
+#include "cuda_kernels.hpp"
 #include "ddp/core/error.hpp"
 #include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/cuda_memory.hpp"
@@ -46,5 +47,17 @@ CudaMemoryStats cuda_memory_stats(int) {
 }
 
 void cuda_empty_cache() {}
+
+namespace cuda {
+
+void sgd_update(Tensor& param, const Tensor&, Tensor&, const SgdUpdate&) {
+  DDP_THROW(Error, "sgd_update on " << to_string(param.device()) << ": " << kNotBuilt);
+}
+
+void adamw_update(Tensor& param, const Tensor&, Tensor&, Tensor&, const AdamwUpdate&) {
+  DDP_THROW(Error, "adamw_update on " << to_string(param.device()) << ": " << kNotBuilt);
+}
+
+}  // namespace cuda
 
 }  // namespace ddp::kernels
