@@ -16,7 +16,7 @@ struct CudaMemoryStats {
   std::int64_t cache_hits = 0;  // allocations served from the cache
 };
 
-// All zero in a build without CUDA.
+// All zero in a build without CUDA; an Error for a device this process cannot use.
 CudaMemoryStats cuda_memory_stats(int device);
 
 // cudaFree of every cached block of every device; live tensors are untouched. Also done once,
