@@ -104,11 +104,13 @@ void Reducer::finish() {
     usage = Tensor::from_vector(used, {static_cast<std::int64_t>(used.size())});
     usage_work = group_->all_reduce_async(usage, ReduceOp::sum);
   }
-  for (BucketState& state : buckets_) {
-    state.work->wait();
-    state.work.reset();
+  // Newest first: buckets complete in launch order, so this thread sleeps (and is woken) once
+  // instead of once per bucket, which matters when it shares a core with the communication thread.
+  for (auto state = buckets_.rbegin(); state != buckets_.rend(); ++state) {
+    state->work->wait();
+    state->work.reset();
     if (options_.compression == GradCompression::bf16)
-      kernels::from_bfloat16(state.wire, state.flat);
+      kernels::from_bfloat16(state->wire, state->flat);
   }
   if (usage_work) {
     usage_work->wait();
