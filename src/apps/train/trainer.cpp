@@ -344,16 +344,18 @@ void Run::finish_epoch(std::int64_t epoch) {
                                           : 0;
   progress_->epoch_done(epoch, train_loss, last_validation_.loss, last_validation_.accuracy,
                         last_validation_.samples, samples_per_s, mean);
-  metrics_.write(JsonLine("epoch")
-                     .add("epoch", epoch + 1)
-                     .add("step", step_)
-                     .add("train_loss", train_loss)
-                     .add("val_loss", last_validation_.loss)
-                     .add("val_accuracy", last_validation_.accuracy)
-                     .add("samples_per_s", samples_per_s)
-                     .add("compute_ms", mean.compute_ms)
-                     .add("comm_ms", mean.comm_ms)
-                     .add("data_ms", mean.data_ms));
+  JsonLine record("epoch");
+  record.add("epoch", epoch + 1)
+      .add("step", step_)
+      .add("train_loss", train_loss)
+      .add("samples_per_s", samples_per_s)
+      .add("compute_ms", mean.compute_ms)
+      .add("comm_ms", mean.comm_ms)
+      .add("data_ms", mean.data_ms);
+  if (last_validation_.samples > 0) {
+    record.add("val_loss", last_validation_.loss).add("val_accuracy", last_validation_.accuracy);
+  }
+  metrics_.write(record);
 }
 
 void Run::execute() {
