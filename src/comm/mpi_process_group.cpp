@@ -169,10 +169,17 @@ void MpiProcessGroup::check_root(int root, const char* collective) const {
             collective << ": root " << root << " is not a rank of a group of " << size_);
 }
 
-void MpiProcessGroup::check_counts(const Counts& counts, const char* collective) const {
+MpiProcessGroup::RankCounts MpiProcessGroup::check_counts(const Counts& counts,
+                                                          const char* collective) const {
   DDP_CHECK(counts.size() == static_cast<std::size_t>(size_),
             collective << ": " << counts.size() << " counts for a group of " << size_);
-  for (std::int64_t count : counts) mpi_count(count, collective);
+  RankCounts checked;
+  for (std::int64_t count : counts) {
+    checked.sizes.push_back(mpi_count(count, collective));
+    checked.total += count;
+  }
+  mpi_count(checked.total, collective);
+  return checked;
 }
 
 WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp op) {
@@ -229,15 +236,12 @@ WorkPtr MpiProcessGroup::all_gather_async(Tensor input, Tensor output) {
 WorkPtr MpiProcessGroup::all_gatherv_async(Tensor input, Tensor output, Counts counts) {
   check_host(input, "all_gatherv");
   check_host(output, "all_gatherv");
-  check_counts(counts, "all_gatherv");
-  std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+  auto [sizes, total] = check_counts(counts, "all_gatherv");
   DDP_CHECK(
       input.numel() == counts[rank_] && output.numel() == total && input.dtype() == output.dtype(),
       "all_gatherv: rank " << rank_ << " sends " << input.numel() << " elements for count "
                            << counts[rank_] << " into an output of " << output.numel()
                            << " for a total of " << total);
-  std::vector<int> sizes(counts.begin(), counts.end());
-  mpi_count(total, "all_gatherv");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"all_gatherv", 0, input.dtype(), total, -1, -1};
   return enqueue(info, [this, input, output, sizes, type] {
@@ -254,16 +258,13 @@ WorkPtr MpiProcessGroup::gatherv_async(Tensor input, Tensor output, Counts count
   check_host(input, "gatherv");
   check_host(output, "gatherv");
   check_root(root, "gatherv");
-  check_counts(counts, "gatherv");
-  std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+  auto [sizes, total] = check_counts(counts, "gatherv");
   DDP_CHECK(input.numel() == counts[rank_], "gatherv: rank " << rank_ << " sends " << input.numel()
                                                              << " elements for count "
                                                              << counts[rank_]);
   DDP_CHECK(rank_ != root || (output.numel() == total && output.dtype() == input.dtype()),
             "gatherv: the root's output must hold " << total << " " << to_string(input.dtype())
                                                     << " elements, has " << output.numel());
-  std::vector<int> sizes(counts.begin(), counts.end());
-  mpi_count(total, "gatherv");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"gatherv", 0, input.dtype(), total, root, -1};
   return enqueue(info, [this, input, output, sizes, type, root] {
@@ -282,16 +283,13 @@ WorkPtr MpiProcessGroup::scatterv_async(Tensor input, Tensor output, Counts coun
   check_host(input, "scatterv");
   check_host(output, "scatterv");
   check_root(root, "scatterv");
-  check_counts(counts, "scatterv");
-  std::int64_t total = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+  auto [sizes, total] = check_counts(counts, "scatterv");
   DDP_CHECK(output.numel() == counts[rank_], "scatterv: rank "
                                                  << rank_ << " receives into " << output.numel()
                                                  << " elements for count " << counts[rank_]);
   DDP_CHECK(rank_ != root || (input.numel() == total && output.dtype() == input.dtype()),
             "scatterv: the root's input must hold " << total << " " << to_string(output.dtype())
                                                     << " elements, has " << input.numel());
-  std::vector<int> sizes(counts.begin(), counts.end());
-  mpi_count(total, "scatterv");
   MPI_Datatype type = mpi_datatype(output.dtype());
   CollectiveInfo info{"scatterv", 0, output.dtype(), total, root, -1};
   return enqueue(info, [this, input, output, sizes, type, root] {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "collective_info.hpp"
 #include "ddp/comm/process_group.hpp"
@@ -42,7 +43,13 @@ class MpiProcessGroup final : public ProcessGroup {
   // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.
   void check_same_collective(const CollectiveInfo& info);
   void check_root(int root, const char* collective) const;
-  void check_counts(const Counts& counts, const char* collective) const;
+  // The v-collectives' counts as MPI's ints, and their total; an Error when there is not one per
+  // rank or a count (or the total) exceeds MPI's int.
+  struct RankCounts {
+    std::vector<int> sizes;
+    std::int64_t total = 0;
+  };
+  RankCounts check_counts(const Counts& counts, const char* collective) const;
 
   MPI_Comm comm_;
   std::string name_;
