@@ -35,6 +35,11 @@ std::array<Allocator*, 2>& registry() {
   return allocators;
 }
 
+Allocator*& pinned_slot() {
+  static Allocator* allocator = nullptr;
+  return allocator;
+}
+
 }  // namespace
 
 Allocator& cpu_allocator() {
@@ -51,6 +56,15 @@ Allocator& allocator_for(const Device& device) {
 
 void register_allocator(Device::Kind kind, Allocator* allocator) {
   registry()[static_cast<std::size_t>(kind)] = allocator;
+}
+
+Allocator& pinned_allocator() {
+  Allocator* allocator = pinned_slot();
+  return allocator != nullptr ? *allocator : cpu_allocator();
+}
+
+void register_pinned_allocator(Allocator* allocator) {
+  pinned_slot() = allocator;
 }
 
 }  // namespace ddp

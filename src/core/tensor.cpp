@@ -21,10 +21,16 @@ std::string to_string(const Shape& shape) {
 }
 
 Storage::Storage(std::size_t nbytes, Device device)
-    : data_(allocator_for(device).allocate(nbytes, device)), nbytes_(nbytes), device_(device) {}
+    : Storage(nbytes, device, allocator_for(device)) {}
+
+Storage::Storage(std::size_t nbytes, Device device, Allocator& allocator)
+    : allocator_(&allocator),
+      data_(allocator.allocate(nbytes, device)),
+      nbytes_(nbytes),
+      device_(device) {}
 
 Storage::~Storage() {
-  allocator_for(device_).deallocate(data_, nbytes_, device_);
+  allocator_->deallocate(data_, nbytes_, device_);
 }
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, std::size_t offset_bytes, Shape shape, DType dtype)
@@ -33,12 +39,26 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, std::size_t offset_bytes, Shape
       shape_(std::move(shape)),
       dtype_(dtype) {}
 
-Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
+namespace {
+
+std::size_t checked_nbytes(const Shape& shape, DType dtype) {
   for (std::int64_t extent : shape) {
     DDP_CHECK(extent >= 0, "tensor shape " << to_string(shape) << " has a negative dimension");
   }
-  std::size_t nbytes = static_cast<std::size_t>(ddp::numel(shape)) * dtype_size(dtype);
+  return static_cast<std::size_t>(ddp::numel(shape)) * dtype_size(dtype);
+}
+
+}  // namespace
+
+Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
+  std::size_t nbytes = checked_nbytes(shape, dtype);
   return Tensor(std::make_shared<Storage>(nbytes, device), 0, std::move(shape), dtype);
+}
+
+Tensor Tensor::empty_pinned(Shape shape, DType dtype) {
+  std::size_t nbytes = checked_nbytes(shape, dtype);
+  return Tensor(std::make_shared<Storage>(nbytes, Device::cpu(), pinned_allocator()), 0,
+                std::move(shape), dtype);
 }
 
 Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {

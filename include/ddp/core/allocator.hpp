@@ -32,4 +32,10 @@ Allocator& cpu_allocator();
 Allocator& allocator_for(const Device& device);
 void register_allocator(Device::Kind kind, Allocator* allocator);
 
+// Page-locked host memory, which a GPU's copy engine reads and writes directly (no staging copy):
+// where the loader collates batches bound for a GPU. The CUDA build registers one; without it this
+// is cpu_allocator().
+Allocator& pinned_allocator();
+void register_pinned_allocator(Allocator* allocator);
+
 }  // namespace ddp

@@ -20,9 +20,13 @@ std::int64_t numel(const Shape& shape);
 std::string to_string(const Shape& shape);
 
 // One allocation; tensors and their views hold it by shared_ptr, so it lives while any view does.
+class Allocator;
+
 class Storage {
  public:
   Storage(std::size_t nbytes, Device device);
+  // From a given allocator of device's memory (pinned host memory, say), which also frees it.
+  Storage(std::size_t nbytes, Device device, Allocator& allocator);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -32,6 +36,7 @@ class Storage {
   const Device& device() const { return device_; }
 
  private:
+  Allocator* allocator_ = nullptr;
   void* data_ = nullptr;
   std::size_t nbytes_ = 0;
   Device device_;
@@ -43,6 +48,9 @@ class Tensor {
 
   static Tensor empty(Shape shape, DType dtype = DType::float32, Device device = Device::cpu());
   static Tensor zeros(Shape shape, DType dtype = DType::float32, Device device = Device::cpu());
+  // A CPU tensor in page-locked memory (see pinned_allocator): copies to and from a GPU skip the
+  // staging buffers. Plain host memory in a build without CUDA or on a machine without a GPU.
+  static Tensor empty_pinned(Shape shape, DType dtype = DType::float32);
   // A CPU tensor holding a copy of values; numel(shape) must equal values.size().
   template <typename T>
   static Tensor from_vector(const std::vector<T>& values, Shape shape);
