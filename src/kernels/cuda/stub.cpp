@@ -4,6 +4,7 @@
 #include "ddp/core/error.hpp"
 #include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/cuda_memory.hpp"
+#include "ddp/kernels/cuda_stream.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -47,6 +48,40 @@ CudaMemoryStats cuda_memory_stats(int) {
 }
 
 void cuda_empty_cache() {}
+
+struct CudaEvent::Impl {};
+
+CudaEvent::CudaEvent(int device) {
+  DDP_THROW(Error, "an event on cuda:" << device << ": " << kNotBuilt);
+}
+
+CudaEvent::~CudaEvent() = default;
+
+int CudaEvent::device() const {
+  return 0;
+}
+
+void CudaEvent::record(CudaStream) {}
+
+void CudaEvent::block(CudaStream) const {}
+
+bool CudaEvent::query() const {
+  return true;
+}
+
+void CudaEvent::synchronize() const {}
+
+void* cuda_stream_handle(int device, CudaStream) {
+  DDP_THROW(Error, "a stream of cuda:" << device << ": " << kNotBuilt);
+}
+
+void cuda_copy_async(void*, const void*, std::size_t, int device, CudaStream) {
+  DDP_THROW(Error, "a copy on cuda:" << device << ": " << kNotBuilt);
+}
+
+void cuda_stream_synchronize(int device, CudaStream) {
+  DDP_THROW(Error, "a stream of cuda:" << device << ": " << kNotBuilt);
+}
 
 namespace cuda {
 

@@ -1,0 +1,89 @@
+// Streams and events for the communication layer (kernels/cuda_stream.hpp) over the CUDA runtime.
+#include <mutex>
+#include <vector>
+
+#include "cuda_check.hpp"
+#include "ddp/kernels/cuda_device.hpp"
+#include "ddp/kernels/cuda_stream.hpp"
+
+namespace ddp::kernels {
+namespace {
+
+cudaStream_t comm_stream(int device) {
+  cuda::check_device(device);
+  // Never destroyed, like the compute streams: collectives may still be freed at static
+  // destruction, and the driver releases the streams with the process.
+  static auto* mutex = new std::mutex;
+  static auto* by_device = new std::vector<cudaStream_t>;
+  std::lock_guard lock(*mutex);
+  by_device->resize(static_cast<std::size_t>(cuda_device_count()), nullptr);
+  cudaStream_t& s = (*by_device)[static_cast<std::size_t>(device)];
+  if (s == nullptr) {
+    cuda::DeviceGuard guard(device);
+    DDP_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  }
+  return s;
+}
+
+cudaStream_t native(int device, CudaStream stream) {
+  return stream == CudaStream::compute ? cuda::stream(device) : comm_stream(device);
+}
+
+}  // namespace
+
+struct CudaEvent::Impl {
+  int device = 0;
+  cudaEvent_t event = nullptr;
+};
+
+CudaEvent::CudaEvent(int device) : impl_(std::make_unique<Impl>()) {
+  cuda::DeviceGuard guard(device);
+  impl_->device = device;
+  DDP_CUDA_CHECK(cudaEventCreateWithFlags(&impl_->event, cudaEventDisableTiming));
+}
+
+CudaEvent::~CudaEvent() {
+  cudaEventDestroy(impl_->event);
+}
+
+int CudaEvent::device() const {
+  return impl_->device;
+}
+
+void CudaEvent::record(CudaStream stream) {
+  cuda::DeviceGuard guard(impl_->device);
+  DDP_CUDA_CHECK(cudaEventRecord(impl_->event, native(impl_->device, stream)));
+}
+
+void CudaEvent::block(CudaStream stream) const {
+  cuda::DeviceGuard guard(impl_->device);
+  DDP_CUDA_CHECK(cudaStreamWaitEvent(native(impl_->device, stream), impl_->event, 0));
+}
+
+bool CudaEvent::query() const {
+  cudaError_t status = cudaEventQuery(impl_->event);
+  if (status == cudaErrorNotReady) return false;
+  DDP_CUDA_CHECK(status);
+  return true;
+}
+
+void CudaEvent::synchronize() const {
+  DDP_CUDA_CHECK(cudaEventSynchronize(impl_->event));
+}
+
+void* cuda_stream_handle(int device, CudaStream stream) {
+  return native(device, stream);
+}
+
+void cuda_copy_async(void* dst, const void* src, std::size_t bytes, int device, CudaStream stream) {
+  if (bytes == 0) return;
+  cuda::DeviceGuard guard(device);
+  DDP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, native(device, stream)));
+}
+
+void cuda_stream_synchronize(int device, CudaStream stream) {
+  cuda::DeviceGuard guard(device);
+  DDP_CUDA_CHECK(cudaStreamSynchronize(native(device, stream)));
+}
+
+}  // namespace ddp::kernels
