@@ -2,15 +2,24 @@
 
 namespace ddp::data {
 
-Batch collate(const Dataset& dataset, const BatchPlan& plan) {
+namespace {
+
+// Pinned memory is copied by the GPU's copy engine straight from where collate wrote it.
+Tensor host_tensor(Shape shape, DType dtype, const Device& device) {
+  return device.is_cpu() ? Tensor::empty(std::move(shape), dtype)
+                         : Tensor::empty_pinned(std::move(shape), dtype);
+}
+
+}  // namespace
+
+Batch collate(const Dataset& dataset, const BatchPlan& plan, const Device& device) {
   const auto n = static_cast<std::int64_t>(plan.indices.size());
   const std::int64_t k = dataset.feature_count();
   const std::int64_t width = dataset.target_width();
   Batch batch;
-  // Host memory for now; on a GPU build this is where pinned memory will let copies overlap.
-  batch.features = Tensor::empty({n, k});
-  if (dataset.class_count() > 0) batch.labels = Tensor::empty({n}, DType::int64);
-  if (width > 0) batch.targets = Tensor::empty({n, width});
+  batch.features = host_tensor({n, k}, DType::float32, device);
+  if (dataset.class_count() > 0) batch.labels = host_tensor({n}, DType::int64, device);
+  if (width > 0) batch.targets = host_tensor({n, width}, DType::float32, device);
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t index = plan.indices[static_cast<std::size_t>(i)];
     DDP_CHECK(0 <= index && index < dataset.size(),
@@ -25,6 +34,11 @@ Batch collate(const Dataset& dataset, const BatchPlan& plan) {
   batch.epoch = plan.epoch;
   batch.batch_index = plan.batch_index;
   batch.sample_indices = plan.indices;
+  if (!device.is_cpu()) {
+    batch.features = batch.features.to(device);
+    if (batch.labels.defined()) batch.labels = batch.labels.to(device);
+    if (batch.targets.defined()) batch.targets = batch.targets.to(device);
+  }
   return batch;
 }
 

@@ -59,7 +59,7 @@ void DataLoader::read(std::int64_t epoch, std::int64_t first_batch) {
     }
     Item item;
     try {
-      item.batch = collate(*dataset_, sampler_->plan(epoch, b));
+      item.batch = collate(*dataset_, sampler_->plan(epoch, b), options_.device);
     } catch (...) {
       item.error = std::current_exception();
     }
@@ -79,7 +79,7 @@ std::optional<Batch> DataLoader::next() {
   if (next_batch_ >= batches_per_epoch_) return std::nullopt;
   if (options_.prefetch == 0) {
     try {
-      Batch batch = collate(*dataset_, sampler_->plan(epoch_, next_batch_));
+      Batch batch = collate(*dataset_, sampler_->plan(epoch_, next_batch_), options_.device);
       ++next_batch_;
       return batch;
     } catch (...) {

@@ -23,7 +23,8 @@ struct Batch {
   std::vector<std::int64_t> sample_indices;  // the dataset indices in this slice, in row order
 };
 
-// Reads the plan's samples into a new batch (host memory).
-Batch collate(const Dataset& dataset, const BatchPlan& plan);
+// Reads the plan's samples into a new batch on device. For a GPU they are collated in pinned host
+// memory and copied on the device's stream, which orders the copy before any kernel that reads it.
+Batch collate(const Dataset& dataset, const BatchPlan& plan, const Device& device = Device::cpu());
 
 }  // namespace ddp::data

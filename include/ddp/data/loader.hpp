@@ -19,6 +19,9 @@ namespace ddp::data {
 struct LoaderOptions {
   // Batches read ahead of the caller (memory: that many batches); 0 reads on the caller's thread.
   int prefetch = 2;
+  // Where batches come out. On a GPU the reader thread also does the copy (from pinned memory),
+  // so that the caller's thread only launches work.
+  Device device = Device::cpu();
 };
 
 // Batches come out in the sampler's order whatever the timing. An exception thrown while reading a

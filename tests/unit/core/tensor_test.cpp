@@ -40,6 +40,16 @@ TEST(Tensor, EmptyTensorsHaveNoData) {
   EXPECT_EQ(t.rows(0, 0).numel(), 0);
 }
 
+TEST(Tensor, PinnedTensorsAreHostTensors) {
+  // Page-locked where a GPU is usable, plain host memory elsewhere: a CPU tensor either way.
+  Tensor pinned = Tensor::empty_pinned({3, 2}, DType::int64);
+  EXPECT_TRUE(pinned.device().is_cpu());
+  for (std::int64_t i = 0; i < 6; ++i) pinned.data<std::int64_t>()[i] = i;
+  EXPECT_EQ(pinned.clone().to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(Tensor::empty_pinned({0}).numel(), 0);
+}
+
 TEST(Tensor, MisuseIsAnError) {
   Tensor t = Tensor::zeros({2, 2});
   EXPECT_THROW(t.view(3, {2}), Error);
