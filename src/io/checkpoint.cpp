@@ -336,7 +336,12 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
 std::vector<optim::NamedTensor> model_state(const std::vector<nn::Parameter*>& params) {
   std::vector<optim::NamedTensor> state;
   state.reserve(params.size());
-  for (const nn::Parameter* param : params) state.push_back({param->name, param->value.clone()});
+  // Host copies, whichever device the parameters live on: the checkpoint writer reads them there.
+  for (const nn::Parameter* param : params) {
+    const Tensor& value = param->value;
+    state.push_back(
+        {param->name, value.device().is_cpu() ? value.clone() : value.to(Device::cpu())});
+  }
   return state;
 }
 

@@ -27,8 +27,9 @@ void export_parameters(const std::vector<nn::Parameter*>& params, const std::str
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   DDP_CHECK(out.good(), "cannot open '" << path << "' for writing the parameters");
   for (const nn::Parameter* param : params) {
-    out.write(static_cast<const char*>(param->value.data_ptr()),
-              static_cast<std::streamsize>(param->value.nbytes()));
+    const Tensor host = param->value.to(Device::cpu());  // itself for CPU parameters
+    out.write(static_cast<const char*>(host.data_ptr()),
+              static_cast<std::streamsize>(host.nbytes()));
   }
   out.close();
   DDP_CHECK(out.good(), "writing the parameters to '" << path << "' failed (disk full?)");
@@ -45,8 +46,9 @@ void import_parameters(const std::vector<nn::Parameter*>& params, const std::str
                                     << "; it was exported from another architecture");
   in.seekg(0);
   for (nn::Parameter* param : params) {
-    in.read(static_cast<char*>(param->value.data_ptr()),
-            static_cast<std::streamsize>(param->value.nbytes()));
+    Tensor host = param->value.to(Device::cpu());  // itself for CPU parameters
+    in.read(static_cast<char*>(host.data_ptr()), static_cast<std::streamsize>(host.nbytes()));
+    param->value.copy_(host);
   }
   DDP_CHECK(in.good(), "reading the parameters from '" << path << "' failed");
 }

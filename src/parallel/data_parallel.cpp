@@ -25,23 +25,27 @@ std::int64_t fingerprint(const nn::Parameter& param) {
   return static_cast<std::int64_t>(hash);
 }
 
-Counts gather_one(ProcessGroup& group, std::int64_t value) {
-  Tensor all = Tensor::zeros({group.size()}, DType::int64);
-  group.all_gather(Tensor::from_vector<std::int64_t>({value}, {1}), all);
+// The small collectives below run on device, where the group's tensors live (an NCCL group takes
+// GPU tensors only), and are read back to the host.
+Counts gather_one(ProcessGroup& group, std::int64_t value, const Device& device) {
+  Tensor all = Tensor::zeros({group.size()}, DType::int64, device);
+  group.all_gather(Tensor::from_vector<std::int64_t>({value}, {1}).to(device), all);
   return all.to_vector<std::int64_t>();
 }
 
 // Every rank's text, on every rank: for error messages only, so one int32 per character is fine.
-std::vector<std::string> all_gather_text(ProcessGroup& group, const std::string& text) {
-  Counts lengths = gather_one(group, static_cast<std::int64_t>(text.size()));
+std::vector<std::string> all_gather_text(ProcessGroup& group, const std::string& text,
+                                         const Device& device) {
+  Counts lengths = gather_one(group, static_cast<std::int64_t>(text.size()), device);
   std::int64_t total = 0;
   for (std::int64_t length : lengths) total += length;
   Tensor mine = Tensor::from_vector(std::vector<std::int32_t>(text.begin(), text.end()),
                                     {static_cast<std::int64_t>(text.size())});
-  Tensor all = Tensor::zeros({total}, DType::int32);
-  group.all_gatherv(mine, all, lengths);
+  Tensor all = Tensor::zeros({total}, DType::int32, device);
+  group.all_gatherv(mine.to(device), all, lengths);
   std::vector<std::string> texts;
-  const std::int32_t* chars = all.data<std::int32_t>();
+  const std::vector<std::int32_t> gathered = all.to_vector<std::int32_t>();
+  const std::int32_t* chars = gathered.data();
   for (std::int64_t length : lengths) {
     texts.emplace_back(chars, chars + length);
     chars += length;
@@ -64,12 +68,12 @@ Counts rows_per_rank(ProcessGroup& group, const Tensor& local, const char* what)
   DDP_CHECK(local.defined() && local.ndim() >= 1,
             what << " needs a tensor with rows (dimension 0) on every rank");
   const std::int64_t row_elements = ddp::numel(row_shape(local));
-  Counts widths = gather_one(group, row_elements);
+  Counts widths = gather_one(group, row_elements, local.device());
   DDP_CHECK(
       std::all_of(widths.begin(), widths.end(), [&](std::int64_t w) { return w == widths[0]; }),
       what << ": rank " << group.rank() << " has rows of " << row_elements
            << " elements, rank 0 of " << widths[0] << "; rows must have one shape");
-  return gather_one(group, local.size(0));
+  return gather_one(group, local.size(0), local.device());
 }
 
 Counts times(Counts counts, std::int64_t factor) {
@@ -81,18 +85,21 @@ Counts times(Counts counts, std::int64_t factor) {
 
 void check_same_parameters(nn::Module& module, ProcessGroup& group) {
   const std::vector<nn::Parameter*> params = module.parameters();
+  const Device device = params.empty() ? Device::cpu() : params.front()->value.device();
   std::vector<std::int64_t> prints;
   for (const nn::Parameter* param : params) prints.push_back(fingerprint(*param));
-  Counts counts = gather_one(group, static_cast<std::int64_t>(prints.size()));
+  Counts counts = gather_one(group, static_cast<std::int64_t>(prints.size()), device);
   std::int64_t total = 0;
   for (std::int64_t count : counts) total += count;
-  Tensor all = Tensor::zeros({total}, DType::int64);
-  group.all_gatherv(Tensor::from_vector(prints, {static_cast<std::int64_t>(prints.size())}), all,
-                    counts);
+  Tensor all = Tensor::zeros({total}, DType::int64, device);
+  group.all_gatherv(
+      Tensor::from_vector(prints, {static_cast<std::int64_t>(prints.size())}).to(device), all,
+      counts);
 
   // Every rank sees the same gathered table, so all find the same first difference.
+  const std::vector<std::int64_t> table = all.to_vector<std::int64_t>();
   std::vector<const std::int64_t*> begins;
-  const std::int64_t* next = all.data<std::int64_t>();
+  const std::int64_t* next = table.data();
   for (std::int64_t count : counts) {
     begins.push_back(next);
     next += count;
@@ -111,7 +118,7 @@ void check_same_parameters(nn::Module& module, ProcessGroup& group) {
     } else {
       mine << "nothing (" << params.size() << " parameters)";
     }
-    const std::vector<std::string> texts = all_gather_text(group, mine.str());
+    const std::vector<std::string> texts = all_gather_text(group, mine.str(), device);
     std::ostringstream message;
     message << "the ranks' models differ at parameter #" << i << ": rank 0 has " << texts[0];
     for (int r : differing) message << ", rank " << r << " has " << texts[r];
