@@ -9,11 +9,18 @@
 # and components so that ddp-train runs under mpirun there too. The C and C++ runtimes stay behind:
 # the GPU machine's own are newer.
 #
+# cuBLAS and NCCL stay behind too (800 MB): the GPU machine has them, with its CUDA toolkit or
+# PyTorch's pip packages, and run finds them there.
+#
 # There, through the device tool, carrying build-gpu-bundle:
 #   bash tests/gpu/run_on_device.sh                  (or: ... run)
 # unpacks the bundle under /tmp, prints the GPU and what ddp sees of it, runs the GPU tests, the
-# unit tests and ddp-train's device test, and prints one PASSED/FAILED line each and a summary.
-# Exit status 0 when all passed. With $OUT set, the gtest XML reports are written there.
+# unit tests, ddp-train's device test and its GPU-equals-CPU test, and prints one PASSED/FAILED
+# line each and a summary. Exit status 0 when all passed. With $OUT set, the gtest XML reports are
+# written there.
+#   bash tests/gpu/run_on_device.sh bench [ARGS...]
+# runs benchmarks/compare_pytorch_gpu.py (ARGS passed on) against the bundle's ddp-train, with the
+# table also in $OUT/compare_pytorch_gpu.csv.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bundle_file=$root/build-gpu-bundle/ddp-gpu.tar.xz
@@ -22,7 +29,7 @@ mode=${1:-run}
 pack() {
   local build=${1:-$root/build-cuda}
   local programs=(tests/gpu/ddp_gpu_tests tests/gpu/ddp_cuda_probe tests/unit/ddp_unit_tests
-                  src/apps/ddp-train)
+                  tests/e2e/ddp_compare_params src/apps/ddp-train)
   local staging
   staging=$(mktemp -d)
   local b=$staging/ddp-gpu
@@ -53,10 +60,11 @@ pack() {
     [ -d "$pmix_libdir/../share/pmix" ] && cp -rL "$pmix_libdir/../share/pmix" "$b/pmix/share"
   fi
 
-  # Every library the programs and components load, but the C and C++ runtimes and CUDA's driver.
+  # Every library the programs and components load, but the C and C++ runtimes, CUDA's driver,
+  # cuBLAS and NCCL.
   find "$b/bin" "$b/openmpi/components" "$b/pmix" -type f -name '*' -exec ldd {} + 2>/dev/null |
     awk '/=> \// {print $3}' | sort -u |
-    grep -vE '/(libc|libm|libpthread|libdl|librt|libutil|libresolv|libgcc_s|libstdc\+\+|libcuda|ld-linux[^/]*)\.so' |
+    grep -vE '/(libc|libm|libpthread|libdl|librt|libutil|libresolv|libgcc_s|libstdc\+\+|libcuda|libcublas|libcublasLt|libnccl|ld-linux[^/]*)\.so' |
     xargs -r cp -L -t "$b/lib/"
   strip --strip-unneeded "$b"/bin/ddp* "$b"/lib/*.so* 2>/dev/null
   mkdir -p "$(dirname "$bundle_file")"
@@ -65,13 +73,27 @@ pack() {
   echo "wrote $bundle_file ($(du -h "$bundle_file" | cut -f1)); carry build-gpu-bundle"
 }
 
-run() {
+# The folders of this machine's cuBLAS and NCCL: its CUDA toolkit's, else PyTorch's pip packages'.
+gpu_library_dirs() {
+  local roots=(/usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets)
+  roots+=($(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null))
+  local lib
+  for lib in libcublas.so.13 libcublasLt.so.13 libnccl.so.2; do
+    find "${roots[@]}" -name "$lib" 2>/dev/null | head -n 1 | xargs -r dirname
+  done | awk '!seen[$0]++' | paste -sd:
+}
+
+b=/tmp/ddp-gpu
+# Unpacks the bundle and points the programs, Open MPI and PMIx at it.
+unpack() {
   [ -f "$bundle_file" ] || { echo "no $bundle_file: run '$0 pack' where ddp was built"; exit 1; }
-  local b=/tmp/ddp-gpu
   rm -rf "$b"
   tar -C /tmp -xJf "$bundle_file"
+  local gpu_libs
+  gpu_libs=$(gpu_library_dirs)
+  echo "cuBLAS and NCCL from: ${gpu_libs:-(not found)}"
   export PATH=$b/bin:$PATH
-  export LD_LIBRARY_PATH=$b/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export LD_LIBRARY_PATH=$b/lib${gpu_libs:+:$gpu_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   # Open MPI and PMIx read their install folders from these, instead of the paths built in.
   export OPAL_PREFIX=$b/openmpi OPAL_BINDIR=$b/bin OPAL_LIBDIR=$b/lib
   export OPAL_PKGLIBDIR=$b/openmpi/components OPAL_PKGDATADIR=$b/openmpi/share
@@ -82,6 +104,10 @@ run() {
   export OMPI_MCA_mca_base_component_show_load_errors=0 PMIX_MCA_mca_base_component_show_load_errors=0
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
   export DDP_TIMEOUT_SECONDS=60
+}
+
+run() {
+  unpack
   local reports=${OUT:-/tmp}
 
   echo "== machine"
@@ -105,6 +131,8 @@ run() {
   check unit_tests ddp_unit_tests --gtest_brief=1 --gtest_output="xml:$reports/unit_tests.xml"
   check train_device bash "$root/tests/gpu/train_device_test.sh" mpirun "$b/bin/ddp-train" \
     "$b/bin/ddp_cuda_probe"
+  check train_equivalence bash "$root/tests/gpu/train_gpu_equivalence_test.sh" mpirun \
+    "$b/bin/ddp-train" "$b/bin/ddp_cuda_probe" "$b/bin/ddp_compare_params"
   echo "== summary"
   for name in "${passed[@]}"; do echo "PASSED $name"; done
   for name in "${failed[@]}"; do echo "FAILED $name"; done
@@ -114,8 +142,16 @@ run() {
   [ "${#failed[@]}" -eq 0 ]
 }
 
+bench() {
+  unpack
+  nvidia-smi -L 2>&1 || echo "(no nvidia-smi)"
+  python3 "$root/benchmarks/compare_pytorch_gpu.py" --ddp-train "$b/bin/ddp-train" \
+    --csv "${OUT:-/tmp}/compare_pytorch_gpu.csv" "$@"
+}
+
 case $mode in
   pack) shift; pack "$@" ;;
   run) run ;;
-  *) echo "usage: $0 pack [BUILD_DIR] | run"; exit 2 ;;
+  bench) shift; bench "$@" ;;
+  *) echo "usage: $0 pack [BUILD_DIR] | run | bench [ARGS...]"; exit 2 ;;
 esac
