@@ -29,8 +29,11 @@ Storage::Storage(std::size_t nbytes, Device device, Allocator& allocator)
       nbytes_(nbytes),
       device_(device) {}
 
+Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner)
+    : owner_(std::move(owner)), data_(data), nbytes_(nbytes), device_(Device::cpu()) {}
+
 Storage::~Storage() {
-  allocator_->deallocate(data_, nbytes_, device_);
+  if (allocator_ != nullptr) allocator_->deallocate(data_, nbytes_, device_);
 }
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, std::size_t offset_bytes, Shape shape, DType dtype)
@@ -59,6 +62,14 @@ Tensor Tensor::empty_pinned(Shape shape, DType dtype) {
   std::size_t nbytes = checked_nbytes(shape, dtype);
   return Tensor(std::make_shared<Storage>(nbytes, Device::cpu(), pinned_allocator()), 0,
                 std::move(shape), dtype);
+}
+
+Tensor Tensor::from_external(void* data, Shape shape, DType dtype, std::shared_ptr<void> owner) {
+  std::size_t nbytes = checked_nbytes(shape, dtype);
+  DDP_CHECK(data != nullptr || nbytes == 0, "Tensor::from_external got no memory for "
+                                                << to_string(shape) << " " << to_string(dtype));
+  return Tensor(std::make_shared<Storage>(data, nbytes, std::move(owner)), 0, std::move(shape),
+                dtype);
 }
 
 Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {

@@ -27,6 +27,8 @@ class Storage {
   Storage(std::size_t nbytes, Device device);
   // From a given allocator of device's memory (pinned host memory, say), which also frees it.
   Storage(std::size_t nbytes, Device device, Allocator& allocator);
+  // Host memory that someone else allocated; owner keeps it alive and frees it when released.
+  Storage(void* data, std::size_t nbytes, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -36,7 +38,8 @@ class Storage {
   const Device& device() const { return device_; }
 
  private:
-  Allocator* allocator_ = nullptr;
+  Allocator* allocator_ = nullptr;  // null for memory that owner_ holds
+  std::shared_ptr<void> owner_;
   void* data_ = nullptr;
   std::size_t nbytes_ = 0;
   Device device_;
@@ -51,6 +54,9 @@ class Tensor {
   // A CPU tensor in page-locked memory (see pinned_allocator): copies to and from a GPU skip the
   // staging buffers. Plain host memory in a build without CUDA or on a machine without a GPU.
   static Tensor empty_pinned(Shape shape, DType dtype = DType::float32);
+  // A CPU tensor over host memory held by owner (a shared-memory mapping, say): the tensor and its
+  // views keep owner alive; data must hold numel(shape) elements of dtype.
+  static Tensor from_external(void* data, Shape shape, DType dtype, std::shared_ptr<void> owner);
   // A CPU tensor holding a copy of values; numel(shape) must equal values.size().
   template <typename T>
   static Tensor from_vector(const std::vector<T>& values, Shape shape);

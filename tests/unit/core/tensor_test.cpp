@@ -50,6 +50,22 @@ TEST(Tensor, PinnedTensorsAreHostTensors) {
   EXPECT_EQ(Tensor::empty_pinned({0}).numel(), 0);
 }
 
+TEST(Tensor, ExternalMemoryLivesWhileAnyViewDoes) {
+  auto memory = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4});
+  std::weak_ptr<std::vector<float>> watch = memory;
+  Tensor view;
+  {
+    Tensor whole = Tensor::from_external(memory->data(), {4}, DType::float32, memory);
+    memory.reset();
+    view = whole.view(2, {2});
+  }
+  ASSERT_FALSE(watch.expired()) << "the owner went while a view still used its memory";
+  EXPECT_EQ(view.to_vector<float>(), (std::vector<float>{3, 4}));
+  view = Tensor();
+  EXPECT_TRUE(watch.expired()) << "the owner outlived the last tensor";
+  EXPECT_THROW(Tensor::from_external(nullptr, {2}, DType::float32, nullptr), Error);
+}
+
 TEST(Tensor, MisuseIsAnError) {
   Tensor t = Tensor::zeros({2, 2});
   EXPECT_THROW(t.view(3, {2}), Error);
