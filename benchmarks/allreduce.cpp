@@ -25,6 +25,7 @@ struct AllReduceOptions {
   int warmup = 5;  // untimed all-reduces before each trial: first touches, MPI's lazy set-up
   int trials = 3;  // each side keeps its best trial, so a noisy moment does not decide the ratio
   std::string format = "table";
+  std::string buffers = "group";  // group: collective_buffer, as DDP's buckets; plain: host memory
 };
 
 // Element i of rank r: small integers, so every sum is exact in float32 and can be checked.
@@ -58,10 +59,9 @@ double time_raw_mpi(ProcessGroup& group, const Tensor& buffer, int iters) {
   return std::chrono::duration<double>(Clock::now() - start).count() / iters;
 }
 
-std::int64_t count_wrong(ProcessGroup& group, std::int64_t count) {
-  std::vector<float> values(static_cast<std::size_t>(count));
-  for (std::int64_t i = 0; i < count; ++i) values[i] = contribution(group.rank(), i);
-  Tensor t = Tensor::from_vector(values, {count});
+std::int64_t count_wrong(ProcessGroup& group, Tensor t) {
+  const std::int64_t count = t.numel();
+  for (std::int64_t i = 0; i < count; ++i) t.data<float>()[i] = contribution(group.rank(), i);
   group.all_reduce(t);
   std::int64_t wrong = 0;
   for (std::int64_t i = 0; i < count; ++i) {
@@ -85,11 +85,16 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
       "iters", po::value(&o.iters)->default_value(o.iters), "timed operations per trial")(
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed operations first")(
       "trials", po::value(&o.trials)->default_value(o.trials), "trials per size; the best counts")(
-      "format", po::value(&o.format)->default_value(o.format), "table or csv");
+      "format", po::value(&o.format)->default_value(o.format), "table or csv")(
+      "buffers", po::value(&o.buffers)->default_value(o.buffers),
+      "group: from the group's collective_buffer, as DDP's buckets (shared memory on one node); "
+      "plain: ordinary host memory");
   if (!cli::parse_options(argc, argv, description)) return 0;
   Format format = parse_format(o.format);
   DDP_CHECK_ARG(o.min_bytes >= 4 && o.max_bytes >= o.min_bytes,
                 "--min-bytes must be at least 4 and --max-bytes at least --min-bytes");
+  DDP_CHECK_ARG(o.buffers == "group" || o.buffers == "plain",
+                "--buffers '" << o.buffers << "' is not known; use group or plain");
   DDP_CHECK_ARG(o.iters > 0 && o.warmup >= 0 && o.trials > 0,
                 "--iters and --trials must be positive and --warmup not negative");
 
@@ -101,15 +106,17 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
   std::int64_t total_wrong = 0;
   for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) {
     std::int64_t count = bytes / 4;
-    std::int64_t wrong = count_wrong(group, count);
+    Tensor buffer = o.buffers == "group" ? group.collective_buffer({count}, DType::float32)
+                                         : Tensor::zeros({count});
+    std::int64_t wrong = count_wrong(group, buffer);
     total_wrong += wrong;
-    Tensor buffer = Tensor::zeros({count});
+    Tensor baseline_buffer = Tensor::zeros({count});
     double ours = 1e30, baseline = 1e30;
     for (int trial = 0; trial < o.trials; ++trial) {
       time_process_group(group, buffer, o.warmup);
       ours = std::min(ours, slowest(group, time_process_group(group, buffer, o.iters)));
-      time_raw_mpi(group, buffer, o.warmup);
-      baseline = std::min(baseline, slowest(group, time_raw_mpi(group, buffer, o.iters)));
+      time_raw_mpi(group, baseline_buffer, o.warmup);
+      baseline = std::min(baseline, slowest(group, time_raw_mpi(group, baseline_buffer, o.iters)));
     }
     double algbw = static_cast<double>(count * 4) / ours / 1e9;
     double baseline_algbw = static_cast<double>(count * 4) / baseline / 1e9;
@@ -120,8 +127,9 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
   }
   if (runtime.rank() == 0) {
     if (format == Format::table) {
-      std::cout << "# all_reduce float32 sum in place, " << n << " ranks, best of " << o.trials
-                << " trials of " << o.iters << "; busbw = algbw * 2(n-1)/n (algbw when n = 1);"
+      std::cout << "# all_reduce float32 sum in place on " << o.buffers << " buffers, " << n
+                << " ranks, best of " << o.trials << " trials of " << o.iters
+                << "; busbw = algbw * 2(n-1)/n (algbw when n = 1);"
                 << " vs_baseline = raw MPI_Allreduce time / ddp time\n";
     }
     report.print(std::cout, format);

@@ -2,6 +2,10 @@
 
 namespace ddp {
 
+Tensor ProcessGroup::collective_buffer(Shape shape, DType dtype) {
+  return Tensor::zeros(std::move(shape), dtype);
+}
+
 WorkPtr ProcessGroup::all_reduce_async(Tensor tensor, ReduceOp op) {
   return all_reduce_async(tensor, tensor, op);
 }

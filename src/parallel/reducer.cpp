@@ -33,9 +33,12 @@ Reducer::Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGrou
   buckets_.resize(plan_.buckets.size());
   for (std::size_t b = 0; b < plan_.buckets.size(); ++b) {
     BucketState& state = buckets_[b];
-    state.flat = Tensor::zeros({plan_.buckets[b].numel});
+    // The buffer that is all-reduced comes from the group, which may put it in shared memory.
     if (options_.compression == GradCompression::bf16) {
-      state.wire = Tensor::zeros({plan_.buckets[b].numel}, DType::bfloat16);
+      state.flat = Tensor::zeros({plan_.buckets[b].numel});
+      state.wire = group_->collective_buffer({plan_.buckets[b].numel}, DType::bfloat16);
+    } else {
+      state.flat = group_->collective_buffer({plan_.buckets[b].numel}, DType::float32);
     }
     for (const BucketEntry& entry : plan_.buckets[b].entries) {
       nn::Parameter& param = *params_[entry.parameter];

@@ -5,8 +5,9 @@
 #   killed  one of 3 ranks killed with SIGKILL after a checkpoint: the job ends naming it; resume
 #           from the newest checkpoint: bit for bit
 #   preempted  SIGTERM to launch/ddp-mpirun (as Slurm sends before a time limit): every rank stops
-#           after the same step and rank 0 writes a checkpoint; resumed at another -np from it, the
-#           run ends with the uninterrupted parameters
+#           after the same step and rank 0 writes a checkpoint; resumed from it, the run ends bit
+#           for bit with the uninterrupted parameters (another -np is the clean case's: summation
+#           order, which 60 steps at lr 0.1 can amplify past any fixed tolerance here)
 # Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted
 set -euo pipefail
 mpiexec=$1 train=$2 compare=$3 mode=$4
@@ -46,7 +47,7 @@ fi
 # A run slow enough to be caught mid-way.
 common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --optimizer sgd
         --epochs 1 --max-steps 60 --seed 3 --threads 1 --log-every 5)
-run 2 "${common[@]}" --export-params "$work/uninterrupted.bin"
+run 3 "${common[@]}" --export-params "$work/uninterrupted3.bin"
 
 if [ "$mode" = preempted ]; then
   "$(dirname "$0")/../../launch/ddp-mpirun" -n 3 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" \
@@ -64,7 +65,7 @@ if [ "$mode" = preempted ]; then
   newest=$(ls "$work/ckpt" | grep -v tmp | tail -1)
   [ -n "$newest" ] || { echo "FAILED: no checkpoint written on SIGTERM"; exit 1; }
   run 3 "${common[@]}" --checkpoint-dir "$work/ckpt" --resume --export-params "$work/resumed.bin"
-  "$compare" "$work/resumed.bin" "$work/uninterrupted.bin" 1e-5
+  cmp "$work/uninterrupted3.bin" "$work/resumed.bin"
   echo "PASSED: stopped with $newest, resumed to the uninterrupted parameters"
   exit 0
 fi
@@ -73,7 +74,6 @@ fi
 # checkpoint of step 20. The job must end within DDP_TIMEOUT_SECONDS + 10 s, non-zero, naming the
 # lost rank; the newest checkpoint must be whole, and resuming from it must end bit for bit where
 # an uninterrupted 3-rank run ends.
-run 3 "${common[@]}" --export-params "$work/uninterrupted3.bin"
 start=$(date +%s)
 "$(dirname "$0")/../../launch/ddp-mpirun" -n 3 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" \
   --checkpoint-every 10 > "$work/killed.log" 2>&1 &

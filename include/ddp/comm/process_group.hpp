@@ -45,6 +45,13 @@ class ProcessGroup {
   virtual WorkPtr reduce_scatter_async(Tensor input, Tensor output, ReduceOp op) = 0;
   virtual WorkPtr barrier_async() = 0;
 
+  // A zero-filled host tensor for this group's in-place all-reduces to work on, placed where they
+  // are cheapest: the MPI backend puts it in memory that the ranks of one node share, where an
+  // all-reduce costs each rank two passes over the data instead of MPI's copies. Collective:
+  // every rank calls it, in the same order, with the same shape and dtype. Plain host memory
+  // when the group spans nodes (or DDP_SHARED_MEMORY=0, or /dev/shm has no room).
+  virtual Tensor collective_buffer(Shape shape, DType dtype);
+
   // A new group of the ranks that pass the same color, ordered by key (then by rank); ranks passing
   // a negative color take part in the split but get nullptr. Collective over this group.
   virtual std::shared_ptr<ProcessGroup> split(int color, int key) = 0;

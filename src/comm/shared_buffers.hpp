@@ -1,0 +1,62 @@
+// SharedBuffers: one buffer per rank of a group whose ranks share a node, all in one POSIX
+// shared-memory mapping that every rank maps, so that any rank reads and writes every rank's
+// buffer directly; and per-rank counters through which the ranks step through a collective on
+// those buffers together (spin briefly, then sleep on a futex: a waiting rank leaves its core to
+// backward).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ddp::comm {
+
+class SharedBuffers {
+ public:
+  // The mapping's size for size ranks of bytes each (bytes rounded up to whole cache lines).
+  static std::size_t mapping_bytes(int size, std::size_t bytes);
+
+  // Creates (create = true: the name must not exist; the space is reserved, so a full /dev/shm
+  // is an Error here rather than a SIGBUS later) or opens the shared-memory object name. An Error
+  // says what failed.
+  SharedBuffers(const std::string& name, bool create, int rank, int size, std::size_t bytes);
+  ~SharedBuffers();
+  // Removes the name once every rank has mapped the object; the mappings stay until destroyed.
+  static void remove_name(const std::string& name);
+  SharedBuffers(const SharedBuffers&) = delete;
+  SharedBuffers& operator=(const SharedBuffers&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  void* buffer(int rank) const;
+  std::size_t buffer_bytes() const { return buffer_bytes_; }
+  // Whether [pointer, pointer + bytes) lies in this rank's own buffer.
+  bool holds(const void* pointer, std::size_t bytes) const;
+
+  // Phase `phase` of the next collective: this rank announces it (with the element range it
+  // works on), then waits until every rank has. Returns the ranges the ranks announced.
+  struct Range {
+    std::int64_t offset = 0;
+    std::int64_t count = 0;
+    bool operator==(const Range&) const = default;
+  };
+  enum Phase { arrived = 0, finished = 1 };
+  void arrive_and_wait(Phase phase, std::uint32_t sequence, Range range);
+  Range range_of(int rank) const;
+
+ private:
+  struct alignas(64) RankControl {
+    std::uint32_t phase[2];  // the sequence number of the last collective this rank reached
+    std::int64_t offset;
+    std::int64_t count;
+  };
+  RankControl& control(int rank) const;
+
+  int rank_ = 0;
+  int size_ = 1;
+  std::size_t buffer_bytes_ = 0;
+  std::size_t mapped_bytes_ = 0;
+  char* base_ = nullptr;
+};
+
+}  // namespace ddp::comm
