@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "checks.hpp"
+#include "cuda/cuda_kernels.hpp"
 
 namespace ddp::kernels {
 
@@ -21,6 +22,7 @@ std::string to_string(Activation activation) {
 
 void activation_forward(Activation activation, const Tensor& x, Tensor& y) {
   detail::check_same_numel(x, y, "activation_forward");
+  if (y.device().is_cuda()) return cuda::activation_forward(activation, x, y);
   const float* in = detail::cpu_floats(x, "activation_forward");
   float* out = detail::cpu_floats(y, "activation_forward");
   const std::int64_t n = x.numel();
@@ -45,12 +47,15 @@ void activation_forward(Activation activation, const Tensor& x, Tensor& y) {
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
                          Tensor& dx) {
   detail::check_same_numel(dy, dx, "activation_backward");
+  // ReLU and tanh read the output, GELU the input.
+  const std::string op = to_string(activation) + " backward";
+  detail::check_same_numel(activation == Activation::gelu ? x : y, dy, op.c_str());
+  if (dx.device().is_cuda()) return cuda::activation_backward(activation, x, y, dy, dx);
   const float* grad_out = detail::cpu_floats(dy, "activation_backward");
   float* grad_in = detail::cpu_floats(dx, "activation_backward");
   const std::int64_t n = dy.numel();
   switch (activation) {
     case Activation::relu: {
-      detail::check_same_numel(y, dy, "relu backward");
       const float* out = detail::cpu_floats(y, "activation_backward");
       // Both loads unconditional: a load under the condition would keep the compiler from
       // vectorising this into a select, and a branch per element mispredicts half the time.
@@ -61,7 +66,6 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
       break;
     }
     case Activation::gelu: {
-      detail::check_same_numel(x, dy, "gelu backward");
       const float* in = detail::cpu_floats(x, "activation_backward");
       const float alpha = static_cast<float>(1.0 / std::numbers::sqrt2);
       const float beta =
@@ -74,7 +78,6 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
       break;
     }
     case Activation::tanh: {
-      detail::check_same_numel(y, dy, "tanh backward");
       const float* out = detail::cpu_floats(y, "activation_backward");
       for (std::int64_t i = 0; i < n; ++i) grad_in[i] = grad_out[i] * (1.0f - out[i] * out[i]);
       break;

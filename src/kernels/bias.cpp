@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "checks.hpp"
+#include "cuda/cuda_kernels.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -19,6 +20,7 @@ std::int64_t check_matrix(const Tensor& matrix, const Tensor& vector, const char
 
 void broadcast_rows(const Tensor& bias, Tensor& y) {
   const std::int64_t rows = check_matrix(y, bias, "broadcast_rows");
+  if (y.device().is_cuda()) return cuda::broadcast_rows(bias, y);
   const std::int64_t features = bias.numel();
   const float* b = detail::cpu_floats(bias, "broadcast_rows");
   float* out = detail::cpu_floats(y, "broadcast_rows");
@@ -27,6 +29,7 @@ void broadcast_rows(const Tensor& bias, Tensor& y) {
 
 void sum_rows(const Tensor& dy, Tensor& grad_bias, bool accumulate) {
   const std::int64_t rows = check_matrix(dy, grad_bias, "sum_rows");
+  if (grad_bias.device().is_cuda()) return cuda::sum_rows(dy, grad_bias, accumulate);
   const std::int64_t features = grad_bias.numel();
   const float* in = detail::cpu_floats(dy, "sum_rows");
   float* out = detail::cpu_floats(grad_bias, "sum_rows");

@@ -2,9 +2,10 @@
 
 #include <cblas.h>
 
-#include <algorithm>
-
+#include "checks.hpp"
+#include "cuda/cuda_kernels.hpp"
 #include "ddp/core/error.hpp"
+#include "ddp/kernels/pointwise.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -32,8 +33,6 @@ void gemm(const Tensor& a, Transpose trans_a, const Tensor& b, Transpose trans_b
             "gemm needs 2-D tensors, got A" << ddp::to_string(a.shape()) << " B"
                                             << ddp::to_string(b.shape()) << " C"
                                             << ddp::to_string(c.shape()));
-  DDP_CHECK(a.device().is_cpu() && b.device().is_cpu() && c.device().is_cpu(),
-            "gemm on " << ddp::to_string(c.device()) << " needs the CUDA kernels");
   const bool ta = trans_a == Transpose::yes;
   const bool tb = trans_b == Transpose::yes;
   const std::int64_t m = ta ? a.size(1) : a.size(0);
@@ -43,25 +42,29 @@ void gemm(const Tensor& a, Transpose trans_a, const Tensor& b, Transpose trans_b
   DDP_CHECK(k == k_b && c.size(0) == m && c.size(1) == n,
             "gemm shapes do not match: A" << describe(a, trans_a) << " B" << describe(b, trans_b)
                                           << " C" << ddp::to_string(c.shape()));
-  if (active_recorder != nullptr) {
-    active_recorder->calls_.push_back({trans_a, trans_b, m, n, k, alpha, beta});
-  }
+  detail::check_on(a, c.device(), "gemm");
+  detail::check_on(b, c.device(), "gemm");
+  const GemmCall call{trans_a, trans_b, m, n, k, alpha, beta};
+  if (active_recorder != nullptr) active_recorder->calls_.push_back(call);
   if (m == 0 || n == 0) return;
-  float* c_data = c.data<float>();
   if (k == 0) {
     // The BLAS contract for an empty inner dimension, done here so no BLAS sees a zero leading
     // dimension: C = beta * C, with beta == 0 meaning "overwrite".
     if (beta == 0.0f) {
       c.zero_();
     } else {
-      std::for_each(c_data, c_data + m * n, [beta](float& x) { x *= beta; });
+      scale_(c, beta);
     }
     return;
   }
+  if (c.device().is_cuda()) return cuda::gemm(call, a, b, c);
+  const float* a_data = detail::cpu_floats(a, "gemm");
+  const float* b_data = detail::cpu_floats(b, "gemm");
+  float* c_data = detail::cpu_floats(c, "gemm");
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data<float>(),
-              static_cast<int>(a.size(1)), b.data<float>(), static_cast<int>(b.size(1)), beta,
-              c_data, static_cast<int>(n));
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a_data,
+              static_cast<int>(a.size(1)), b_data, static_cast<int>(b.size(1)), beta, c_data,
+              static_cast<int>(n));
 }
 
 }  // namespace ddp::kernels

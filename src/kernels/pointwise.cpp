@@ -1,10 +1,12 @@
 #include "ddp/kernels/pointwise.hpp"
 
 #include "checks.hpp"
+#include "cuda/cuda_kernels.hpp"
 
 namespace ddp::kernels {
 
 void scale_(Tensor& x, float alpha) {
+  if (x.device().is_cuda()) return cuda::scale_(x, alpha);
   float* data = detail::cpu_floats(x, "scale_");
   const std::int64_t n = x.numel();
   for (std::int64_t i = 0; i < n; ++i) data[i] *= alpha;
@@ -12,6 +14,7 @@ void scale_(Tensor& x, float alpha) {
 
 void add_scaled_(Tensor& y, float alpha, const Tensor& x) {
   detail::check_same_numel(x, y, "add_scaled_");
+  if (y.device().is_cuda()) return cuda::add_scaled_(y, alpha, x);
   float* out = detail::cpu_floats(y, "add_scaled_");
   const float* in = detail::cpu_floats(x, "add_scaled_");
   const std::int64_t n = y.numel();
@@ -21,6 +24,7 @@ void add_scaled_(Tensor& y, float alpha, const Tensor& x) {
 void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
   detail::check_same_numel(a, b, "multiply");
   detail::check_same_numel(a, out, "multiply");
+  if (out.device().is_cuda()) return cuda::multiply(a, b, out);
   const float* x = detail::cpu_floats(a, "multiply");
   const float* y = detail::cpu_floats(b, "multiply");
   float* z = detail::cpu_floats(out, "multiply");
@@ -30,6 +34,14 @@ void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
 
 void dropout_mask(Tensor& mask, float p, Generator& generator) {
   DDP_CHECK(0.0f <= p && p < 1.0f, "dropout probability " << p << " must be in [0, 1)");
+  if (mask.device().is_cuda()) {
+    // Drawn on the host and copied over: the generator is a host object, and the masks then
+    // equal the CPU's for the same seed.
+    Tensor host_mask = Tensor::empty(mask.shape());
+    dropout_mask(host_mask, p, generator);
+    mask.copy_(host_mask);
+    return;
+  }
   float* data = detail::cpu_floats(mask, "dropout_mask");
   const float keep_scale = 1.0f / (1.0f - p);
   const std::int64_t n = mask.numel();

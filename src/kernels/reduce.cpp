@@ -3,6 +3,7 @@
 #include <array>
 
 #include "checks.hpp"
+#include "cuda/cuda_kernels.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -26,10 +27,12 @@ double lane_sum(const float* data, std::int64_t n, F f) {
 }  // namespace
 
 double sum(const Tensor& x) {
+  if (x.device().is_cuda()) return cuda::sum(x);
   return lane_sum(detail::cpu_floats(x, "sum"), x.numel(), [](double v) { return v; });
 }
 
 double squared_norm(const Tensor& x) {
+  if (x.device().is_cuda()) return cuda::squared_norm(x);
   return lane_sum(detail::cpu_floats(x, "squared_norm"), x.numel(), [](double v) { return v * v; });
 }
 

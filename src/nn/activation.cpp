@@ -4,7 +4,7 @@ namespace ddp::nn {
 
 Tensor ActivationLayer::forward(const Tensor& input) {
   input_ = input;
-  output_ = output_buffer_.get(input.shape());
+  output_ = output_buffer_.get(input.shape(), input.device());
   kernels::activation_forward(activation_, input, output_);
   return output_;
 }
@@ -16,7 +16,7 @@ Tensor ActivationLayer::backward(const Tensor& grad_output) {
                 << " for an output of " << to_string(output_.shape())
                 << "; call forward first, with the same batch");
   if (!input_grad_needed()) return {};
-  Tensor grad_input = grad_input_.get(grad_output.shape());
+  Tensor grad_input = grad_input_.get(grad_output.shape(), grad_output.device());
   kernels::activation_backward(activation_, input_, output_, grad_output, grad_input);
   return grad_input;
 }

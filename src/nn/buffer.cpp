@@ -2,10 +2,11 @@
 
 namespace ddp::nn {
 
-Tensor Buffer::get(const Shape& shape, DType dtype) {
+Tensor Buffer::get(const Shape& shape, const Device& device, DType dtype) {
   const std::int64_t count = numel(shape);
-  if (!storage_.defined() || storage_.dtype() != dtype || storage_.numel() < count) {
-    storage_ = Tensor::empty({count}, dtype);
+  if (!storage_.defined() || storage_.dtype() != dtype || storage_.device() != device ||
+      storage_.numel() < count) {
+    storage_ = Tensor::empty({count}, dtype, device);
   }
   return storage_.view(0, shape);
 }

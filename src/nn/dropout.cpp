@@ -11,9 +11,9 @@ Dropout::Dropout(float p, std::uint64_t seed) : p_(p), generator_(seed) {
 Tensor Dropout::forward(const Tensor& input) {
   masked_ = is_training() && p_ > 0.0f;
   if (!masked_) return input;
-  mask_ = mask_buffer_.get(input.shape());
+  mask_ = mask_buffer_.get(input.shape(), input.device());
   kernels::dropout_mask(mask_, p_, generator_);
-  Tensor output = output_.get(input.shape());
+  Tensor output = output_.get(input.shape(), input.device());
   kernels::multiply(input, mask_, output);
   return output;
 }
@@ -25,7 +25,7 @@ Tensor Dropout::backward(const Tensor& grad_output) {
             "Dropout backward got grad_output " << to_string(grad_output.shape())
                                                 << " for an output of " << to_string(mask_.shape())
                                                 << "; call forward first, with the same batch");
-  Tensor grad_input = grad_input_.get(grad_output.shape());
+  Tensor grad_input = grad_input_.get(grad_output.shape(), grad_output.device());
   kernels::multiply(grad_output, mask_, grad_input);
   return grad_input;
 }

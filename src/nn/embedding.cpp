@@ -18,7 +18,7 @@ Tensor Embedding::forward(const Tensor& input) {
   DDP_CHECK(input.dtype() == DType::int64,
             "Embedding input must be int64 indices, got " << to_string(input.dtype()));
   indices_ = input.reshape({input.numel()});
-  Tensor output = output_.get({input.numel(), embedding_dim_});
+  Tensor output = output_.get({input.numel(), embedding_dim_}, weight_->value.device());
   kernels::gather_rows(weight_->value, indices_, output);
   Shape out_shape = input.shape();
   out_shape.push_back(embedding_dim_);

@@ -41,7 +41,7 @@ Tensor Linear::forward(const Tensor& input) {
   input_ = input.reshape({rows, in_features_});
   Shape out_shape = input.shape();
   out_shape.back() = out_features_;
-  Tensor output = output_.get({rows, out_features_});
+  Tensor output = output_.get({rows, out_features_}, weight_->value.device());
   float beta = 0.0f;
   if (bias_ != nullptr) {
     kernels::broadcast_rows(bias_->value, output);
@@ -67,7 +67,7 @@ Tensor Linear::backward(const Tensor& grad_output) {
                 weight_->has_grad ? 1.0f : 0.0f);
   grad_ready(*weight_);
   if (!input_grad_needed()) return {};
-  Tensor grad_input = grad_input_.get({rows, in_features_});
+  Tensor grad_input = grad_input_.get({rows, in_features_}, weight_->value.device());
   kernels::gemm(dy, Transpose::no, weight_->value, Transpose::no, grad_input);
   Shape in_shape = grad_output.shape();
   in_shape.back() = in_features_;

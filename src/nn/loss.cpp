@@ -20,7 +20,7 @@ float CrossEntropyLoss::forward(const Tensor& prediction, const Tensor& target,
   DDP_CHECK(prediction.ndim() == 2,
             "CrossEntropyLoss needs logits [n, classes], got " << to_string(prediction.shape()));
   target_ = target;
-  log_probs_ = log_probs_buffer_.get(prediction.shape());
+  log_probs_ = log_probs_buffer_.get(prediction.shape(), prediction.device());
   divisor_ = divisor_for(prediction.size(0), normalizer);
   const double total = kernels::cross_entropy_forward(prediction, target, log_probs_);
   return static_cast<float>(total / static_cast<double>(divisor_));
@@ -28,7 +28,7 @@ float CrossEntropyLoss::forward(const Tensor& prediction, const Tensor& target,
 
 Tensor CrossEntropyLoss::backward(float scale) {
   DDP_CHECK(log_probs_.defined(), "CrossEntropyLoss backward before any forward");
-  Tensor grad = grad_.get(log_probs_.shape());
+  Tensor grad = grad_.get(log_probs_.shape(), log_probs_.device());
   kernels::cross_entropy_backward(log_probs_, target_,
                                   static_cast<float>(scale / static_cast<double>(divisor_)), grad);
   return grad;
@@ -50,7 +50,7 @@ float MSELoss::forward(const Tensor& prediction, const Tensor& target, std::int6
 
 Tensor MSELoss::backward(float scale) {
   DDP_CHECK(prediction_.defined(), "MSELoss backward before any forward");
-  Tensor grad = grad_.get(prediction_.shape());
+  Tensor grad = grad_.get(prediction_.shape(), prediction_.device());
   kernels::squared_error_backward(prediction_, target_, static_cast<float>(scale / divisor_), grad);
   return grad;
 }

@@ -19,6 +19,13 @@ void Module::collect_parameters(std::vector<Parameter*>& out) {
   for (auto& child : children_) child.second->collect_parameters(out);
 }
 
+void Module::to(const Device& device) {
+  for (Parameter* param : parameters()) {
+    param->value = param->value.to(device);
+    param->grad = param->grad.to(device);
+  }
+}
+
 void Module::train(bool training) {
   training_ = training;
   for (auto& child : children_) child.second->train(training);

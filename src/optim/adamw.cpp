@@ -35,8 +35,8 @@ void Adamw::step() {
     nn::Parameter& param = *params_[i];
     if (!param.has_grad) continue;
     if (!exp_avg_[i].defined()) {
-      exp_avg_[i] = Tensor::zeros(param.value.shape());
-      exp_avg_sq_[i] = Tensor::zeros(param.value.shape());
+      exp_avg_[i] = Tensor::zeros(param.value.shape(), DType::float32, param.value.device());
+      exp_avg_sq_[i] = Tensor::zeros(param.value.shape(), DType::float32, param.value.device());
     }
     rule.step = ++steps_[i];
     kernels::adamw_update(param.value, param.grad, exp_avg_[i], exp_avg_sq_[i], rule);
@@ -48,8 +48,8 @@ std::vector<NamedTensor> Adamw::state() const {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!exp_avg_[i].defined()) continue;
     const std::string& name = params_[i]->name;
-    out.push_back({std::string(kExpAvg) + "/" + name, exp_avg_[i].clone()});
-    out.push_back({std::string(kExpAvgSq) + "/" + name, exp_avg_sq_[i].clone()});
+    out.push_back({std::string(kExpAvg) + "/" + name, copy_on(exp_avg_[i], Device::cpu())});
+    out.push_back({std::string(kExpAvgSq) + "/" + name, copy_on(exp_avg_sq_[i], Device::cpu())});
     out.push_back({std::string(kStep) + "/" + name,
                    Tensor::from_vector(std::vector<std::int64_t>{steps_[i]}, {1})});
   }
@@ -64,12 +64,13 @@ void Adamw::load_state(const std::vector<NamedTensor>& state) {
     if (entry.name.rfind(std::string(kStep) + "/", 0) == 0) {
       DDP_CHECK(entry.tensor.dtype() == DType::int64 && entry.tensor.numel() == 1,
                 "optimizer state '" << entry.name << "' must be one int64");
-      steps[parameter_index(entry.name, kStep)] = entry.tensor.data<std::int64_t>()[0];
+      steps[parameter_index(entry.name, kStep)] = entry.tensor.to_vector<std::int64_t>()[0];
     } else if (entry.name.rfind(std::string(kExpAvgSq) + "/", 0) == 0) {
-      exp_avg_sq[shaped_parameter_index(entry.name, kExpAvgSq, entry.tensor)] =
-          entry.tensor.clone();
+      const std::size_t i = shaped_parameter_index(entry.name, kExpAvgSq, entry.tensor);
+      exp_avg_sq[i] = copy_on(entry.tensor, params_[i]->value.device());
     } else {
-      exp_avg[shaped_parameter_index(entry.name, kExpAvg, entry.tensor)] = entry.tensor.clone();
+      const std::size_t i = shaped_parameter_index(entry.name, kExpAvg, entry.tensor);
+      exp_avg[i] = copy_on(entry.tensor, params_[i]->value.device());
     }
   }
   for (std::size_t i = 0; i < params_.size(); ++i) {

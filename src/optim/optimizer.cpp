@@ -18,6 +18,10 @@ void Optimizer::set_lr(double lr) {
   lr_ = lr;
 }
 
+Tensor Optimizer::copy_on(const Tensor& t, const Device& device) {
+  return t.device() == device ? t.clone() : t.to(device);
+}
+
 std::size_t Optimizer::parameter_index(const std::string& buffer_name,
                                        const std::string& prefix) const {
   if (buffer_name.rfind(prefix + "/", 0) == 0) {

@@ -33,7 +33,7 @@ void Sgd::step() {
     Tensor& buffer = momentum_buffers_[i];
     rule.first_step = false;
     if (options_.momentum != 0.0 && !buffer.defined()) {
-      buffer = Tensor::empty(param.value.shape());
+      buffer = Tensor::empty(param.value.shape(), DType::float32, param.value.device());
       rule.first_step = true;
     }
     kernels::sgd_update(param.value, param.grad, buffer, rule);
@@ -44,8 +44,8 @@ std::vector<NamedTensor> Sgd::state() const {
   std::vector<NamedTensor> out;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (momentum_buffers_[i].defined()) {
-      out.push_back(
-          {std::string(kMomentum) + "/" + params_[i]->name, momentum_buffers_[i].clone()});
+      out.push_back({std::string(kMomentum) + "/" + params_[i]->name,
+                     copy_on(momentum_buffers_[i], Device::cpu())});
     }
   }
   return out;
@@ -54,7 +54,8 @@ std::vector<NamedTensor> Sgd::state() const {
 void Sgd::load_state(const std::vector<NamedTensor>& state) {
   std::vector<Tensor> loaded(params_.size());
   for (const NamedTensor& entry : state) {
-    loaded[shaped_parameter_index(entry.name, kMomentum, entry.tensor)] = entry.tensor.clone();
+    const std::size_t i = shaped_parameter_index(entry.name, kMomentum, entry.tensor);
+    loaded[i] = copy_on(entry.tensor, params_[i]->value.device());
   }
   momentum_buffers_ = std::move(loaded);
 }

@@ -8,9 +8,10 @@ namespace ddp::nn {
 
 class Buffer {
  public:
-  // A tensor of this shape over the kept storage, which grows (and only grows) when too small.
-  // What an earlier call returned sees the same memory: it is valid until the next call.
-  Tensor get(const Shape& shape, DType dtype = DType::float32);
+  // A tensor of this shape on device over the kept storage, which grows (and only grows) when too
+  // small, and moves when device changes. What an earlier call returned sees the same memory: it
+  // is valid until the next call.
+  Tensor get(const Shape& shape, const Device& device, DType dtype = DType::float32);
 
  private:
   Tensor storage_;

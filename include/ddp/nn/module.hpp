@@ -48,6 +48,12 @@ class Module {
   std::vector<Parameter*> parameters();
   std::int64_t parameter_count();
 
+  // Moves every parameter's value and grad, of this module and all below it, to device (module.to
+  // in PyTorch); layers then keep their activations there. Do it before DDP wraps the module (its
+  // buckets take over the grads) and before the optimizer's first step (its state follows the
+  // parameters it first sees).
+  void to(const Device& device);
+
   // Training mode (dropout active) or evaluation mode, for this module and all below it.
   void train(bool training = true);
   void eval() { train(false); }

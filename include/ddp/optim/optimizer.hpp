@@ -33,7 +33,8 @@ class Optimizer {
   // For schedules: the lr the next step() uses.
   void set_lr(double lr);
 
-  // Copies of the per-parameter buffers, for checkpoints; load_state checks names and shapes.
+  // Copies of the per-parameter buffers on the host, for checkpoints, wherever the parameters
+  // live; load_state checks names and shapes and puts each buffer on its parameter's device.
   virtual std::vector<NamedTensor> state() const = 0;
   virtual void load_state(const std::vector<NamedTensor>& state) = 0;
 
@@ -45,6 +46,10 @@ class Optimizer {
   // parameter_index, also checking that tensor has that parameter's shape.
   std::size_t shaped_parameter_index(const std::string& buffer_name, const std::string& prefix,
                                      const Tensor& tensor) const;
+
+  // A copy of t on device (a clone when t is already there): state() to the host, load_state to
+  // the parameters' device.
+  static Tensor copy_on(const Tensor& t, const Device& device);
 
   std::vector<nn::Parameter*> params_;
   double lr_;

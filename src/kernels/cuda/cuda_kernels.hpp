@@ -1,8 +1,15 @@
 // The CUDA kernels behind the kernels' dispatch, for tensors on a GPU (private to src/kernels).
-// No CUDA header here: the CPU files that dispatch include it. Without CUDA in the build, stub.cpp
-// defines each as an Error (unreachable in practice: no CUDA tensor can exist there).
+// No CUDA header here: the CPU files that dispatch include it. Each has the contract of the public
+// function of the same name; the dispatch has checked shapes and picked the device of the tensor
+// written (or, for reductions, read), and each checks that the others are on it too. Without CUDA
+// in the build, stub.cpp defines each as an Error (unreachable in practice: no CUDA tensor can
+// exist there).
 #pragma once
 
+#include <cstdint>
+
+#include "ddp/kernels/activation.hpp"
+#include "ddp/kernels/gemm.hpp"
 #include "ddp/kernels/optimizer_update.hpp"
 
 namespace ddp::kernels::cuda {
@@ -10,5 +17,43 @@ namespace ddp::kernels::cuda {
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdUpdate& rule);
 void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                   const AdamwUpdate& rule);
+
+// cuBLAS; call holds the checked sizes (m, n, k all > 0), transposes and scalars.
+void gemm(const GemmCall& call, const Tensor& a, const Tensor& b, Tensor& c);
+
+void broadcast_rows(const Tensor& bias, Tensor& y);
+void sum_rows(const Tensor& dy, Tensor& grad_bias, bool accumulate);
+
+void activation_forward(Activation activation, const Tensor& x, Tensor& y);
+void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
+                         Tensor& dx);
+
+void softmax_rows(const Tensor& x, Tensor& y);
+void log_softmax_rows(const Tensor& x, Tensor& y);
+
+// How many int64 indices fall outside [0, limit): the dispatch checks class targets and table
+// rows with it before a kernel reads through them, and reads them back to name the first.
+std::int64_t count_outside(const Tensor& indices, std::int64_t limit);
+
+// sum_r -log_probs[r, targets[r]], the targets checked: cross_entropy_forward after its softmax.
+double cross_entropy_sum(const Tensor& log_probs, const Tensor& targets);
+void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, float scale,
+                            Tensor& grad_logits);
+double squared_error_forward(const Tensor& prediction, const Tensor& target);
+void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,
+                            Tensor& grad);
+
+void scale_(Tensor& x, float alpha);
+void add_scaled_(Tensor& y, float alpha, const Tensor& x);
+void multiply(const Tensor& a, const Tensor& b, Tensor& out);
+
+double sum(const Tensor& x);
+double squared_norm(const Tensor& x);
+
+void to_bfloat16(const Tensor& src, Tensor& dst);
+void from_bfloat16(const Tensor& src, Tensor& dst);
+
+void gather_rows(const Tensor& table, const Tensor& indices, Tensor& out);
+void scatter_add_rows(const Tensor& grad_out, const Tensor& indices, Tensor& grad_table);
 
 }  // namespace ddp::kernels::cuda

@@ -1,20 +1,14 @@
 // Fused SGD and AdamW steps on CUDA tensors, one pass each, in the CPU kernels' order of float
 // operations with every multiply, add, divide and root rounded on its own (the _rn intrinsics are
 // never contracted into FMAs), so that a step on the GPU gives the CPU's bits.
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
-#include "cuda_check.hpp"
 #include "cuda_kernels.hpp"
-#include "ddp/core/error.hpp"
+#include "launch.cuh"
 
 namespace ddp::kernels::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-// A grid-stride loop over at most this many blocks: enough to fill a Hopper GPU several times over.
-constexpr std::int64_t kMaxBlocks = 4096;
 
 struct SgdScalars {
   float weight_decay;
@@ -69,33 +63,17 @@ __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, std::
   }
 }
 
-// The float32 data of a tensor on device; an Error naming op otherwise.
-float* floats_on(const Tensor& t, const Device& device, const char* op) {
-  DDP_CHECK(t.device() == device, op << ": a tensor on " << to_string(t.device()) << " with one on "
-                                     << to_string(device));
-  return t.data<float>();
-}
-
-void check_numel(const Tensor& a, const Tensor& b, const char* op) {
-  DDP_CHECK(a.numel() == b.numel(), op << ": tensors of shapes " << to_string(a.shape()) << " and "
-                                       << to_string(b.shape()) << " differ in size");
-}
-
-unsigned blocks_for(std::int64_t n) {
-  return static_cast<unsigned>(std::min(kMaxBlocks, (n + kThreads - 1) / kThreads));
-}
-
 }  // namespace
 
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdUpdate& rule) {
   const Device device = param.device();
-  check_numel(param, grad, "sgd_update");
-  float* p = floats_on(param, device, "sgd_update");
-  const float* g = floats_on(grad, device, "sgd_update");
+  detail::check_same_numel(param, grad, "sgd_update");
+  float* p = detail::data_on<float>(param, device, "sgd_update");
+  const float* g = detail::data_on<float>(grad, device, "sgd_update");
   float* buf = nullptr;
   if (rule.momentum != 0.0) {
-    check_numel(param, momentum_buffer, "sgd_update");
-    buf = floats_on(momentum_buffer, device, "sgd_update");
+    detail::check_same_numel(param, momentum_buffer, "sgd_update");
+    buf = detail::data_on<float>(momentum_buffer, device, "sgd_update");
   }
   const std::int64_t n = param.numel();
   if (n == 0) return;
@@ -114,14 +92,14 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
 void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                   const AdamwUpdate& rule) {
   const Device device = param.device();
-  check_numel(param, grad, "adamw_update");
-  check_numel(param, exp_avg, "adamw_update");
-  check_numel(param, exp_avg_sq, "adamw_update");
+  detail::check_same_numel(param, grad, "adamw_update");
+  detail::check_same_numel(param, exp_avg, "adamw_update");
+  detail::check_same_numel(param, exp_avg_sq, "adamw_update");
   DDP_CHECK(rule.step >= 1, "adamw_update step " << rule.step << " must count from 1");
-  float* p = floats_on(param, device, "adamw_update");
-  const float* g = floats_on(grad, device, "adamw_update");
-  float* m = floats_on(exp_avg, device, "adamw_update");
-  float* v = floats_on(exp_avg_sq, device, "adamw_update");
+  float* p = detail::data_on<float>(param, device, "adamw_update");
+  const float* g = detail::data_on<float>(grad, device, "adamw_update");
+  float* m = detail::data_on<float>(exp_avg, device, "adamw_update");
+  float* v = detail::data_on<float>(exp_avg_sq, device, "adamw_update");
   const std::int64_t n = param.numel();
   if (n == 0) return;
   // The scalars on the host in double, exactly as the CPU kernel computes them.

@@ -84,13 +84,104 @@ void cuda_stream_synchronize(int device, CudaStream) {
 }
 
 namespace cuda {
+namespace {
+
+[[noreturn]] void not_built(const char* op, const Tensor& t) {
+  DDP_THROW(Error, op << " on " << to_string(t.device()) << ": " << kNotBuilt);
+}
+
+}  // namespace
 
 void sgd_update(Tensor& param, const Tensor&, Tensor&, const SgdUpdate&) {
-  DDP_THROW(Error, "sgd_update on " << to_string(param.device()) << ": " << kNotBuilt);
+  not_built("sgd_update", param);
 }
 
 void adamw_update(Tensor& param, const Tensor&, Tensor&, Tensor&, const AdamwUpdate&) {
-  DDP_THROW(Error, "adamw_update on " << to_string(param.device()) << ": " << kNotBuilt);
+  not_built("adamw_update", param);
+}
+
+void gemm(const GemmCall&, const Tensor&, const Tensor&, Tensor& c) {
+  not_built("gemm", c);
+}
+
+void broadcast_rows(const Tensor&, Tensor& y) {
+  not_built("broadcast_rows", y);
+}
+
+void sum_rows(const Tensor&, Tensor& grad_bias, bool) {
+  not_built("sum_rows", grad_bias);
+}
+
+void activation_forward(Activation, const Tensor&, Tensor& y) {
+  not_built("activation_forward", y);
+}
+
+void activation_backward(Activation, const Tensor&, const Tensor&, const Tensor&, Tensor& dx) {
+  not_built("activation_backward", dx);
+}
+
+void softmax_rows(const Tensor&, Tensor& y) {
+  not_built("softmax_rows", y);
+}
+
+void log_softmax_rows(const Tensor&, Tensor& y) {
+  not_built("log_softmax_rows", y);
+}
+
+std::int64_t count_outside(const Tensor& indices, std::int64_t) {
+  not_built("an index check", indices);
+}
+
+double cross_entropy_sum(const Tensor& log_probs, const Tensor&) {
+  not_built("cross_entropy_forward", log_probs);
+}
+
+void cross_entropy_backward(const Tensor&, const Tensor&, float, Tensor& grad_logits) {
+  not_built("cross_entropy_backward", grad_logits);
+}
+
+double squared_error_forward(const Tensor& prediction, const Tensor&) {
+  not_built("squared_error_forward", prediction);
+}
+
+void squared_error_backward(const Tensor&, const Tensor&, float, Tensor& grad) {
+  not_built("squared_error_backward", grad);
+}
+
+void scale_(Tensor& x, float) {
+  not_built("scale_", x);
+}
+
+void add_scaled_(Tensor& y, float, const Tensor&) {
+  not_built("add_scaled_", y);
+}
+
+void multiply(const Tensor&, const Tensor&, Tensor& out) {
+  not_built("multiply", out);
+}
+
+double sum(const Tensor& x) {
+  not_built("sum", x);
+}
+
+double squared_norm(const Tensor& x) {
+  not_built("squared_norm", x);
+}
+
+void to_bfloat16(const Tensor&, Tensor& dst) {
+  not_built("to_bfloat16", dst);
+}
+
+void from_bfloat16(const Tensor&, Tensor& dst) {
+  not_built("from_bfloat16", dst);
+}
+
+void gather_rows(const Tensor&, const Tensor&, Tensor& out) {
+  not_built("gather_rows", out);
+}
+
+void scatter_add_rows(const Tensor&, const Tensor&, Tensor& grad_table) {
+  not_built("scatter_add_rows", grad_table);
 }
 
 }  // namespace cuda

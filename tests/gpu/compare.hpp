@@ -1,0 +1,55 @@
+// Helpers of the GPU tests that run a kernel on both devices: random host tensors, copies on
+// cuda:0, and comparisons with a stated tolerance.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "ddp/core/random.hpp"
+#include "ddp/core/tensor.hpp"
+
+namespace ddp::gpu_test {
+
+inline const Device kGpu = Device::cuda(0);
+
+// A host float32 tensor of shape, uniform in [low, high) from a fixed seed.
+inline Tensor random_tensor(const Shape& shape, std::uint64_t seed, float low = -1.0f,
+                            float high = 1.0f) {
+  Generator generator(seed);
+  std::vector<float> values(static_cast<std::size_t>(numel(shape)));
+  for (float& v : values) v = generator.uniform(low, high);
+  return Tensor::from_vector(values, shape);
+}
+
+// Every element of gpu (read back) within abs_tol + rel_tol * |cpu element| of cpu.
+inline void expect_close(const Tensor& gpu, const Tensor& cpu, double rel_tol, double abs_tol) {
+  ASSERT_EQ(gpu.shape(), cpu.shape());
+  const std::vector<float> got = gpu.to_vector<float>();
+  const std::vector<float> want = cpu.to_vector<float>();
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double tol = abs_tol + rel_tol * std::abs(static_cast<double>(want[i]));
+    if (!(std::abs(static_cast<double>(got[i]) - want[i]) <= tol)) {
+      if (++bad <= 5) ADD_FAILURE() << "element " << i << ": gpu " << got[i] << ", cpu " << want[i];
+    }
+  }
+  EXPECT_EQ(bad, 0u) << "of " << want.size() << " elements";
+}
+
+// The same bits on both devices.
+inline void expect_equal(const Tensor& gpu, const Tensor& cpu) {
+  ASSERT_EQ(gpu.shape(), cpu.shape());
+  EXPECT_EQ(gpu.to_vector<float>(), cpu.to_vector<float>());
+}
+
+inline double max_abs(const Tensor& t) {
+  double m = 0.0;
+  for (float v : t.to_vector<float>()) m = std::max(m, std::abs(static_cast<double>(v)));
+  return m;
+}
+
+}  // namespace ddp::gpu_test

@@ -1,0 +1,145 @@
+// nn modules, losses and optimizers on cuda:0 against the same run on the CPU: a few training
+// steps of an MLP give the same parameters to within fp32 rounding of reordered sums.
+#include <memory>
+#include <vector>
+
+#include "compare.hpp"
+#include "ddp/nn/embedding.hpp"
+#include "ddp/nn/loss.hpp"
+#include "ddp/nn/mlp.hpp"
+#include "ddp/optim/adamw.hpp"
+#include "ddp/optim/clip.hpp"
+#include "ddp/optim/sgd.hpp"
+#include "gpu_test.hpp"
+
+namespace ddp {
+namespace {
+
+using gpu_test::kGpu;
+
+// Parameters after a few steps drift apart only by the rounding of each step's sums, which the
+// next steps carry on: rel 1e-4 of each value plus abs 1e-5.
+constexpr double kRel = 1e-4;
+constexpr double kAbs = 1e-5;
+
+struct TrainedRun {
+  std::unique_ptr<nn::Sequential> model;
+  std::vector<float> losses;
+};
+
+nn::MlpOptions mlp_options() {
+  nn::MlpOptions options;
+  options.widths = {20, 64, 48, 5};
+  options.activation = kernels::Activation::gelu;
+  options.dropout = 0.1f;  // masks drawn on the host: the same on both devices
+  options.seed = 7;
+  options.dropout_seed = 8;
+  return options;
+}
+
+// Three steps of the MLP on device: cross-entropy and SGD with momentum, or MSE, clipping and
+// AdamW, from the same data every time.
+TrainedRun train(const Device& device, bool cross_entropy) {
+  TrainedRun run{nn::make_mlp(mlp_options()), {}};
+  run.model->to(device);
+  std::unique_ptr<optim::Optimizer> optimizer;
+  if (cross_entropy) {
+    optimizer = std::make_unique<optim::Sgd>(run.model->parameters(),
+                                             optim::SgdOptions{.lr = 0.1, .momentum = 0.9});
+  } else {
+    optimizer =
+        std::make_unique<optim::Adamw>(run.model->parameters(), optim::AdamwOptions{.lr = 1e-2});
+  }
+  nn::CrossEntropyLoss ce;
+  nn::MSELoss mse;
+  for (int step = 0; step < 3; ++step) {
+    const auto seed = static_cast<std::uint64_t>(step);
+    const Tensor x = gpu_test::random_tensor({37, 20}, 100 + seed).to(device);
+    optimizer->zero_grad();
+    const Tensor out = run.model->forward(x);
+    if (cross_entropy) {
+      Generator generator(200 + seed);
+      std::vector<std::int64_t> labels(37);
+      for (auto& label : labels) label = static_cast<std::int64_t>(generator.uniform_int(5));
+      run.losses.push_back(ce.forward(out, Tensor::from_vector(labels, {37}).to(device)));
+      run.model->backward(ce.backward());
+    } else {
+      const Tensor target = gpu_test::random_tensor({37, 5}, 300 + seed).to(device);
+      run.losses.push_back(mse.forward(out, target));
+      run.model->backward(mse.backward());
+      optim::clip_grad_norm(run.model->parameters(), 0.05);
+    }
+    optimizer->step();
+  }
+  return run;
+}
+
+class CudaTraining : public GpuTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CudaTraining, MlpStepsOnTheGpuEqualTheCpu) {
+  const TrainedRun cpu = train(Device::cpu(), GetParam());
+  const TrainedRun gpu = train(kGpu, GetParam());
+  for (std::size_t i = 0; i < cpu.losses.size(); ++i) {
+    EXPECT_NEAR(gpu.losses[i], cpu.losses[i], kRel * std::abs(cpu.losses[i]) + kAbs) << i;
+  }
+  const auto cpu_params = cpu.model->parameters();
+  const auto gpu_params = gpu.model->parameters();
+  ASSERT_EQ(cpu_params.size(), gpu_params.size());
+  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+    SCOPED_TRACE(cpu_params[i]->name);
+    EXPECT_EQ(gpu_params[i]->value.device(), kGpu);
+    gpu_test::expect_close(gpu_params[i]->value, cpu_params[i]->value, kRel, kAbs);
+    gpu_test::expect_close(gpu_params[i]->grad, cpu_params[i]->grad, kRel, kAbs);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Losses, CudaTraining, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? "CrossEntropySgd" : "MseClipAdamw";
+                         });
+
+TEST_F(GpuTest, OptimizerStateGoesToTheHostAndBackToTheParameters) {
+  auto model = nn::make_mlp(mlp_options());
+  model->to(kGpu);
+  optim::Adamw adamw(model->parameters(), {});
+  for (nn::Parameter* param : model->parameters()) {
+    param->grad.copy_(gpu_test::random_tensor(param->value.shape(), 1));
+    param->has_grad = true;
+  }
+  adamw.step();
+  const std::vector<optim::NamedTensor> state = adamw.state();
+  for (const optim::NamedTensor& entry : state) EXPECT_TRUE(entry.tensor.device().is_cpu());
+  adamw.load_state(state);
+  adamw.step();  // the loaded buffers are on cuda:0, else this would be a device error
+  EXPECT_EQ(adamw.state().size(), state.size());
+}
+
+TEST_F(GpuTest, EmbeddingLooksUpAndAccumulatesOnTheGpu) {
+  Generator cpu_generator(3);
+  Generator gpu_generator(3);
+  nn::Embedding cpu(30, 8, cpu_generator);
+  nn::Embedding gpu(30, 8, gpu_generator);
+  gpu.to(kGpu);
+  const Tensor indices = Tensor::from_vector(std::vector<std::int64_t>{4, 0, 29, 4, 7, 4}, {2, 3});
+  const Tensor grad = gpu_test::random_tensor({2, 3, 8}, 5);
+  gpu_test::expect_close(gpu.forward(indices.to(kGpu)), cpu.forward(indices), 0.0, 0.0);
+  cpu.backward(grad);
+  gpu.backward(grad.to(kGpu));
+  gpu_test::expect_close(gpu.weight().grad, cpu.weight().grad, 1e-6, 1e-6);
+}
+
+TEST_F(GpuTest, ALayerGivenAnInputOnAnotherDeviceNamesBoth) {
+  auto model = nn::make_mlp(mlp_options());
+  model->to(kGpu);
+  try {
+    model->forward(Tensor::zeros({2, 20}));
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("cpu"), std::string::npos) << message;
+    EXPECT_NE(message.find("cuda:0"), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace ddp
