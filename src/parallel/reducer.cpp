@@ -19,26 +19,35 @@ std::string to_string(GradCompression compression) {
 
 Reducer::Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGroup> group,
                  const ReducerOptions& options)
-    : params_(std::move(params)), group_(std::move(group)), options_(options) {
+    : params_(std::move(params)),
+      group_(std::move(group)),
+      options_(options),
+      device_(params_.empty() ? Device::cpu() : params_.front()->value.device()) {
   DDP_CHECK(group_ != nullptr, "Reducer needs a process group");
   std::vector<std::int64_t> numels;
   for (const nn::Parameter* param : params_) {
-    DDP_CHECK(param->value.dtype() == DType::float32 && param->value.device().is_cpu(),
+    DDP_CHECK(param->value.dtype() == DType::float32 && param->value.device() == device_,
               "Reducer: parameter '" << param->name << "' is " << to_string(param->value.dtype())
                                      << " on " << to_string(param->value.device())
-                                     << "; buckets hold float32 host gradients");
+                                     << "; buckets hold float32 gradients on one device, "
+                                     << to_string(device_));
     numels.push_back(param->value.numel());
   }
+  // The buffer that is all-reduced comes from the group, which may put host buffers in shared
+  // memory; on a GPU it is device memory, and the group orders its streams itself.
+  auto reduced_buffer = [&](std::int64_t numel, DType dtype) {
+    return device_.is_cpu() ? group_->collective_buffer({numel}, dtype)
+                            : Tensor::zeros({numel}, dtype, device_);
+  };
   plan_ = plan_buckets(numels, dtype_size(DType::float32), options_.limits);
   buckets_.resize(plan_.buckets.size());
   for (std::size_t b = 0; b < plan_.buckets.size(); ++b) {
     BucketState& state = buckets_[b];
-    // The buffer that is all-reduced comes from the group, which may put it in shared memory.
     if (options_.compression == GradCompression::bf16) {
-      state.flat = Tensor::zeros({plan_.buckets[b].numel});
-      state.wire = group_->collective_buffer({plan_.buckets[b].numel}, DType::bfloat16);
+      state.flat = Tensor::zeros({plan_.buckets[b].numel}, DType::float32, device_);
+      state.wire = reduced_buffer(plan_.buckets[b].numel, DType::bfloat16);
     } else {
-      state.flat = group_->collective_buffer({plan_.buckets[b].numel}, DType::float32);
+      state.flat = reduced_buffer(plan_.buckets[b].numel, DType::float32);
     }
     for (const BucketEntry& entry : plan_.buckets[b].entries) {
       nn::Parameter& param = *params_[entry.parameter];
@@ -104,7 +113,7 @@ void Reducer::finish() {
   if (options_.find_unused_parameters) {
     std::vector<std::int32_t> used(params_.size());
     for (std::size_t i = 0; i < params_.size(); ++i) used[i] = params_[i]->has_grad ? 1 : 0;
-    usage = Tensor::from_vector(used, {static_cast<std::int64_t>(used.size())});
+    usage = Tensor::from_vector(used, {static_cast<std::int64_t>(used.size())}).to(device_);
     usage_work = group_->all_reduce_async(usage, ReduceOp::sum);
   }
   // Newest first: buckets complete in launch order, so this thread sleeps (and is woken) once
@@ -117,7 +126,9 @@ void Reducer::finish() {
   }
   if (usage_work) {
     usage_work->wait();
-    const std::int32_t* counts = usage.data<std::int32_t>();
+    // The one read of device memory here, and only with find_unused_parameters: has_grad is host
+    // state.
+    const std::vector<std::int32_t> counts = usage.to_vector<std::int32_t>();
     for (std::size_t i = 0; i < params_.size(); ++i) params_[i]->has_grad = counts[i] > 0;
   } else {
     for (nn::Parameter* param : params_) param->has_grad = true;

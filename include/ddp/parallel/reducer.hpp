@@ -35,8 +35,9 @@ struct ReducerOptions {
 
 class Reducer {
  public:
-  // params: the module's parameters() in registration order, the same list on every rank; their
-  // grads are replaced by bucket views (current contents kept). Both must outlive the reducer.
+  // params: the module's parameters() in registration order, the same list on every rank, all on
+  // one device (the CPU or a GPU); their grads are replaced by views of buckets on that device
+  // (current contents kept). Both must outlive the reducer.
   Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGroup> group,
           const ReducerOptions& options);
   ~Reducer();  // waits for all-reduces still in flight: they write into the buckets
@@ -82,6 +83,7 @@ class Reducer {
   std::vector<nn::Parameter*> params_;
   std::shared_ptr<ProcessGroup> group_;
   ReducerOptions options_;
+  Device device_;  // the parameters': buckets and gradients live there
   BucketPlan plan_;
   std::vector<BucketState> buckets_;
   std::vector<bool> reported_;   // per parameter: its gradient was reported this step
