@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "collective_checks.hpp"
 #include "ddp/core/env.hpp"
 #include "mpi_types.hpp"
 
@@ -40,22 +41,19 @@ void divide_by(const Tensor& tensor, int divisor) {
   divide(tensor.data<double>(), tensor.numel(), divisor);
 }
 
-void check_host(const Tensor& tensor, const char* collective) {
-  DDP_CHECK(!tensor.defined() || tensor.device().is_cpu(),
-            collective << " on the MPI backend needs host tensors, got one on "
-                       << to_string(tensor.device()));
+// What only MPI cannot carry: dtypes and ops mpi_types.hpp has no handle for.
+void check_mpi_reduction(DType dtype, ReduceOp op) {
+  mpi_datatype(dtype);
+  mpi_op(op, dtype);
 }
 
-void check_reduction(const Tensor& input, const Tensor& output, ReduceOp op,
-                     const char* collective) {
-  DDP_CHECK(input.dtype() == output.dtype(), collective << ": input is " << to_string(input.dtype())
-                                                        << ", output "
-                                                        << to_string(output.dtype()));
-  DDP_CHECK(
-      op != ReduceOp::avg || is_floating(input.dtype()),
-      collective << " with avg needs a floating-point tensor, got " << to_string(input.dtype()));
-  mpi_datatype(input.dtype());
-  mpi_op(op, input.dtype());
+// The v-collectives' counts (checked against the group and the tensors) as MPI's ints; an Error
+// when one or their total exceeds MPI's int.
+std::vector<int> mpi_counts(const Counts& counts, std::int64_t total, const char* collective) {
+  std::vector<int> sizes;
+  for (std::int64_t count : counts) sizes.push_back(mpi_count(count, collective));
+  mpi_count(total, collective);
+  return sizes;
 }
 
 std::vector<int> displacements(const std::vector<int>& counts) {
@@ -140,6 +138,20 @@ WorkPtr MpiProcessGroup::enqueue(CollectiveInfo info, std::function<void()> run)
   return work;
 }
 
+WorkPtr MpiProcessGroup::enqueue(CollectiveInfo info, Tensor input, Tensor output, Staging staging,
+                                 HostCollective run) {
+  std::optional<int> gpu = gpu_of(input, output, info.name);
+  if (!gpu) {
+    return enqueue(info, [run = std::move(run), input = std::move(input),
+                          output = std::move(output)] { run(input, output); });
+  }
+  // Recorded now, on the issuing thread: the collective reads what was computed before this call.
+  auto ready = std::make_shared<kernels::CudaEvent>(*gpu);
+  ready->record(kernels::CudaStream::compute);
+  return enqueue(info, [ready, input = std::move(input), output = std::move(output), staging,
+                        run = std::move(run)] { run_staged(*ready, input, output, staging, run); });
+}
+
 void MpiProcessGroup::check_same_collective(const CollectiveInfo& info) {
   Fingerprint mine(info);
   std::vector<Fingerprint> all(static_cast<std::size_t>(size_));
@@ -164,162 +176,115 @@ void MpiProcessGroup::check_same_collective(const CollectiveInfo& info) {
                            << "; every rank must issue the same collectives in the same order");
 }
 
-void MpiProcessGroup::check_root(int root, const char* collective) const {
-  DDP_CHECK(0 <= root && root < size_,
-            collective << ": root " << root << " is not a rank of a group of " << size_);
-}
-
-MpiProcessGroup::RankCounts MpiProcessGroup::check_counts(const Counts& counts,
-                                                          const char* collective) const {
-  DDP_CHECK(counts.size() == static_cast<std::size_t>(size_),
-            collective << ": " << counts.size() << " counts for a group of " << size_);
-  RankCounts checked;
-  for (std::int64_t count : counts) {
-    checked.sizes.push_back(mpi_count(count, collective));
-    checked.total += count;
-  }
-  mpi_count(checked.total, collective);
-  return checked;
-}
-
 WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp op) {
-  check_host(input, "all_reduce");
-  check_host(output, "all_reduce");
-  check_reduction(input, output, op, "all_reduce");
-  DDP_CHECK(input.numel() == output.numel(),
-            "all_reduce: input has " << input.numel() << " elements, output " << output.numel());
+  check_all_reduce(input, output, op);
+  check_mpi_reduction(input.dtype(), op);
   CollectiveInfo info{"all_reduce", 0, input.dtype(), input.numel(), -1, static_cast<int>(op)};
-  return enqueue(info, [this, input, output, op] {
-    bool in_place = input.data_ptr() == output.data_ptr();
-    for_each_chunk(output.numel(), [&](std::int64_t offset, int count) {
-      const void* send = in_place ? MPI_IN_PLACE : element(input, offset);
-      check_mpi(MPI_Allreduce(send, element(output, offset), count, mpi_datatype(output.dtype()),
-                              mpi_op(op, output.dtype()), comm_),
+  return enqueue(info, input, output, {}, [this, op](const Tensor& in, const Tensor& out) {
+    bool in_place = in.data_ptr() == out.data_ptr();
+    for_each_chunk(out.numel(), [&](std::int64_t offset, int count) {
+      const void* send = in_place ? MPI_IN_PLACE : element(in, offset);
+      check_mpi(MPI_Allreduce(send, element(out, offset), count, mpi_datatype(out.dtype()),
+                              mpi_op(op, out.dtype()), comm_),
                 "MPI_Allreduce");
     });
-    if (op == ReduceOp::avg) divide_by(output, size_);
+    if (op == ReduceOp::avg) divide_by(out, size_);
   });
 }
 
 WorkPtr MpiProcessGroup::broadcast_async(Tensor tensor, int root) {
-  check_host(tensor, "broadcast");
-  check_root(root, "broadcast");
+  check_root(root, size_, "broadcast");
   mpi_datatype(tensor.dtype());
   CollectiveInfo info{"broadcast", 0, tensor.dtype(), tensor.numel(), root, -1};
-  return enqueue(info, [this, tensor, root] {
-    for_each_chunk(tensor.numel(), [&](std::int64_t offset, int count) {
-      check_mpi(
-          MPI_Bcast(element(tensor, offset), count, mpi_datatype(tensor.dtype()), root, comm_),
-          "MPI_Bcast");
+  Staging staging{.reads_input = rank_ == root, .writes_output = rank_ != root};
+  return enqueue(info, tensor, tensor, staging, [this, root](const Tensor& t, const Tensor&) {
+    for_each_chunk(t.numel(), [&](std::int64_t offset, int count) {
+      check_mpi(MPI_Bcast(element(t, offset), count, mpi_datatype(t.dtype()), root, comm_),
+                "MPI_Bcast");
     });
   });
 }
 
 WorkPtr MpiProcessGroup::all_gather_async(Tensor input, Tensor output) {
-  check_host(input, "all_gather");
-  check_host(output, "all_gather");
-  DDP_CHECK(input.dtype() == output.dtype() && output.numel() == input.numel() * size_,
-            "all_gather: output must hold " << size_ << " x " << input.numel() << " "
-                                            << to_string(input.dtype()) << " elements, has "
-                                            << output.numel() << " " << to_string(output.dtype()));
+  check_all_gather(input, output, size_);
   int count = mpi_count(input.numel(), "all_gather");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"all_gather", 0, input.dtype(), input.numel(), -1, -1};
-  return enqueue(info, [this, input, output, count, type] {
-    bool in_place = input.data_ptr() == element(output, std::int64_t{rank_} * count);
-    const void* send = in_place ? MPI_IN_PLACE : input.data_ptr();
-    check_mpi(MPI_Allgather(send, count, type, output.data_ptr(), count, type, comm_),
+  return enqueue(info, input, output, {}, [this, count, type](const Tensor& in, const Tensor& out) {
+    bool in_place = in.data_ptr() == element(out, std::int64_t{rank_} * count);
+    const void* send = in_place ? MPI_IN_PLACE : in.data_ptr();
+    check_mpi(MPI_Allgather(send, count, type, out.data_ptr(), count, type, comm_),
               "MPI_Allgather");
   });
 }
 
 WorkPtr MpiProcessGroup::all_gatherv_async(Tensor input, Tensor output, Counts counts) {
-  check_host(input, "all_gatherv");
-  check_host(output, "all_gatherv");
-  auto [sizes, total] = check_counts(counts, "all_gatherv");
-  DDP_CHECK(
-      input.numel() == counts[rank_] && output.numel() == total && input.dtype() == output.dtype(),
-      "all_gatherv: rank " << rank_ << " sends " << input.numel() << " elements for count "
-                           << counts[rank_] << " into an output of " << output.numel()
-                           << " for a total of " << total);
+  std::int64_t total = check_all_gatherv(input, output, counts, rank_, size_);
+  std::vector<int> sizes = mpi_counts(counts, total, "all_gatherv");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"all_gatherv", 0, input.dtype(), total, -1, -1};
-  return enqueue(info, [this, input, output, sizes, type] {
+  return enqueue(info, input, output, {}, [this, sizes, type](const Tensor& in, const Tensor& out) {
     std::vector<int> displs = displacements(sizes);
-    bool in_place = input.data_ptr() == element(output, displs[rank_]) && sizes[rank_] > 0;
-    const void* send = in_place ? MPI_IN_PLACE : input.data_ptr();
-    check_mpi(MPI_Allgatherv(send, sizes[rank_], type, output.data_ptr(), sizes.data(),
-                             displs.data(), type, comm_),
+    bool in_place = in.data_ptr() == element(out, displs[rank_]) && sizes[rank_] > 0;
+    const void* send = in_place ? MPI_IN_PLACE : in.data_ptr();
+    check_mpi(MPI_Allgatherv(send, sizes[rank_], type, out.data_ptr(), sizes.data(), displs.data(),
+                             type, comm_),
               "MPI_Allgatherv");
   });
 }
 
 WorkPtr MpiProcessGroup::gatherv_async(Tensor input, Tensor output, Counts counts, int root) {
-  check_host(input, "gatherv");
-  check_host(output, "gatherv");
-  check_root(root, "gatherv");
-  auto [sizes, total] = check_counts(counts, "gatherv");
-  DDP_CHECK(input.numel() == counts[rank_], "gatherv: rank " << rank_ << " sends " << input.numel()
-                                                             << " elements for count "
-                                                             << counts[rank_]);
-  DDP_CHECK(rank_ != root || (output.numel() == total && output.dtype() == input.dtype()),
-            "gatherv: the root's output must hold " << total << " " << to_string(input.dtype())
-                                                    << " elements, has " << output.numel());
+  std::int64_t total = check_gatherv(input, output, counts, root, rank_, size_);
+  std::vector<int> sizes = mpi_counts(counts, total, "gatherv");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"gatherv", 0, input.dtype(), total, root, -1};
-  return enqueue(info, [this, input, output, sizes, type, root] {
-    std::vector<int> displs = displacements(sizes);
-    bool in_place =
-        rank_ == root && sizes[rank_] > 0 && input.data_ptr() == element(output, displs[rank_]);
-    const void* send = in_place ? MPI_IN_PLACE : input.data_ptr();
-    void* receive = rank_ == root ? output.data_ptr() : nullptr;
-    check_mpi(MPI_Gatherv(send, sizes[rank_], type, receive, sizes.data(), displs.data(), type,
-                          root, comm_),
-              "MPI_Gatherv");
-  });
+  // Only the root's output is written; the others' may be anything, and stays as it was.
+  Staging staging{.reads_input = true, .writes_output = rank_ == root};
+  if (rank_ != root) output = Tensor();
+  return enqueue(
+      info, input, output, staging, [this, sizes, type, root](const Tensor& in, const Tensor& out) {
+        std::vector<int> displs = displacements(sizes);
+        bool in_place =
+            rank_ == root && sizes[rank_] > 0 && in.data_ptr() == element(out, displs[rank_]);
+        const void* send = in_place ? MPI_IN_PLACE : in.data_ptr();
+        void* receive = rank_ == root ? out.data_ptr() : nullptr;
+        check_mpi(MPI_Gatherv(send, sizes[rank_], type, receive, sizes.data(), displs.data(), type,
+                              root, comm_),
+                  "MPI_Gatherv");
+      });
 }
 
 WorkPtr MpiProcessGroup::scatterv_async(Tensor input, Tensor output, Counts counts, int root) {
-  check_host(input, "scatterv");
-  check_host(output, "scatterv");
-  check_root(root, "scatterv");
-  auto [sizes, total] = check_counts(counts, "scatterv");
-  DDP_CHECK(output.numel() == counts[rank_], "scatterv: rank "
-                                                 << rank_ << " receives into " << output.numel()
-                                                 << " elements for count " << counts[rank_]);
-  DDP_CHECK(rank_ != root || (input.numel() == total && output.dtype() == input.dtype()),
-            "scatterv: the root's input must hold " << total << " " << to_string(output.dtype())
-                                                    << " elements, has " << input.numel());
+  std::int64_t total = check_scatterv(input, output, counts, root, rank_, size_);
+  std::vector<int> sizes = mpi_counts(counts, total, "scatterv");
   MPI_Datatype type = mpi_datatype(output.dtype());
   CollectiveInfo info{"scatterv", 0, output.dtype(), total, root, -1};
-  return enqueue(info, [this, input, output, sizes, type, root] {
-    std::vector<int> displs = displacements(sizes);
-    bool in_place =
-        rank_ == root && sizes[rank_] > 0 && output.data_ptr() == element(input, displs[rank_]);
-    const void* send = rank_ == root ? input.data_ptr() : nullptr;
-    void* receive = in_place ? MPI_IN_PLACE : output.data_ptr();
-    check_mpi(MPI_Scatterv(send, sizes.data(), displs.data(), type, receive, sizes[rank_], type,
-                           root, comm_),
-              "MPI_Scatterv");
-  });
+  // Only the root's input is read; the others' may be anything.
+  if (rank_ != root) input = Tensor();
+  return enqueue(
+      info, input, output, {}, [this, sizes, type, root](const Tensor& in, const Tensor& out) {
+        std::vector<int> displs = displacements(sizes);
+        bool in_place =
+            rank_ == root && sizes[rank_] > 0 && out.data_ptr() == element(in, displs[rank_]);
+        const void* send = rank_ == root ? in.data_ptr() : nullptr;
+        void* receive = in_place ? MPI_IN_PLACE : out.data_ptr();
+        check_mpi(MPI_Scatterv(send, sizes.data(), displs.data(), type, receive, sizes[rank_], type,
+                               root, comm_),
+                  "MPI_Scatterv");
+      });
 }
 
 WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, ReduceOp op) {
-  check_host(input, "reduce_scatter");
-  check_host(output, "reduce_scatter");
-  check_reduction(input, output, op, "reduce_scatter");
-  DDP_CHECK(input.numel() == output.numel() * size_, "reduce_scatter: input must hold "
-                                                         << size_ << " x " << output.numel()
-                                                         << " elements, has " << input.numel());
+  check_reduce_scatter(input, output, op, size_);
+  check_mpi_reduction(output.dtype(), op);
   int count = mpi_count(output.numel(), "reduce_scatter");
   CollectiveInfo info{"reduce_scatter", 0,  output.dtype(),
                       output.numel(),   -1, static_cast<int>(op)};
-  return enqueue(info, [this, input, output, op, count] {
-    check_mpi(
-        MPI_Reduce_scatter_block(input.data_ptr(), output.data_ptr(), count,
-                                 mpi_datatype(output.dtype()), mpi_op(op, output.dtype()), comm_),
-        "MPI_Reduce_scatter_block");
-    if (op == ReduceOp::avg) divide_by(output, size_);
+  return enqueue(info, input, output, {}, [this, op, count](const Tensor& in, const Tensor& out) {
+    check_mpi(MPI_Reduce_scatter_block(in.data_ptr(), out.data_ptr(), count,
+                                       mpi_datatype(out.dtype()), mpi_op(op, out.dtype()), comm_),
+              "MPI_Reduce_scatter_block");
+    if (op == ReduceOp::avg) divide_by(out, size_);
   });
 }
 

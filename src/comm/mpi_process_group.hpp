@@ -1,6 +1,7 @@
 // MpiProcessGroup: the ProcessGroup over an MPI communicator. Collectives run on the group's own
 // background thread in issue order; a watchdog ends the job when one hangs; DDP_DEBUG=1 checks that
-// every rank issued the same collective before running it.
+// every rank issued the same collective before running it. Tensors on a GPU go through pinned host
+// copies (cuda_staging.hpp).
 #pragma once
 
 #include <mpi.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "collective_info.hpp"
+#include "cuda_staging.hpp"
 #include "ddp/comm/process_group.hpp"
 #include "serial_executor.hpp"
 #include "watchdog.hpp"
@@ -40,16 +42,12 @@ class MpiProcessGroup final : public ProcessGroup {
  private:
   // Numbers the collective in issue order and queues it; run executes it on the group's thread.
   WorkPtr enqueue(CollectiveInfo info, std::function<void()> run);
+  // As above for a collective on input and output: host tensors directly, tensors on a GPU through
+  // pinned host copies, after the compute stream's work issued before this call.
+  WorkPtr enqueue(CollectiveInfo info, Tensor input, Tensor output, Staging staging,
+                  HostCollective run);
   // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.
   void check_same_collective(const CollectiveInfo& info);
-  void check_root(int root, const char* collective) const;
-  // The v-collectives' counts as MPI's ints, and their total; an Error when there is not one per
-  // rank or a count (or the total) exceeds MPI's int.
-  struct RankCounts {
-    std::vector<int> sizes;
-    std::int64_t total = 0;
-  };
-  RankCounts check_counts(const Counts& counts, const char* collective) const;
 
   MPI_Comm comm_;
   std::string name_;

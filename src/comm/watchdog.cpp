@@ -14,8 +14,12 @@ std::chrono::duration<double> collective_timeout() {
   return std::chrono::duration<double>(seconds);
 }
 
-Watchdog::Watchdog(std::string group_name, std::chrono::duration<double> timeout)
-    : group_name_(std::move(group_name)), timeout_(timeout), thread_([this] { run(); }) {}
+Watchdog::Watchdog(std::string group_name, std::chrono::duration<double> timeout,
+                   std::function<void()> before_abort)
+    : group_name_(std::move(group_name)),
+      timeout_(timeout),
+      before_abort_(std::move(before_abort)),
+      thread_([this] { run(); }) {}
 
 Watchdog::~Watchdog() {
   {
@@ -49,6 +53,7 @@ void Watchdog::run() {
               << " on group " << group_name_ << " did not complete within " << timeout_.count()
               << " s: another rank may have died, hung or skipped this collective; aborting the job"
               << " (DDP_TIMEOUT_SECONDS sets the limit)");
+    if (before_abort_) before_abort_();
     Runtime::abort_job(1);
   }
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,8 +16,10 @@ namespace ddp::comm {
 
 class Watchdog {
  public:
-  // group_name appears in the message ("world", "world/split(1)").
-  Watchdog(std::string group_name, std::chrono::duration<double> timeout);
+  // group_name appears in the message ("world", "world/split(1)"). before_abort, when given, runs
+  // on the watchdog's thread just before the job ends (NCCL aborts its communicator there).
+  Watchdog(std::string group_name, std::chrono::duration<double> timeout,
+           std::function<void()> before_abort = {});
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -30,6 +33,7 @@ class Watchdog {
 
   std::string group_name_;
   std::chrono::duration<double> timeout_;
+  std::function<void()> before_abort_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<CollectiveInfo> in_flight_;

@@ -12,6 +12,10 @@ void Work::wait() {
   if ((state & ~waiter) == failed) std::rethrow_exception(error_);
 }
 
+void Work::synchronize() {
+  wait();
+}
+
 bool Work::is_completed() const {
   return (state_.load(std::memory_order_acquire) & ~waiter) != pending;
 }

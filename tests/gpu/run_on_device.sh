@@ -28,8 +28,8 @@ mode=${1:-run}
 
 pack() {
   local build=${1:-$root/build-cuda}
-  local programs=(tests/gpu/ddp_gpu_tests tests/gpu/ddp_cuda_probe tests/unit/ddp_unit_tests
-                  tests/e2e/ddp_compare_params src/apps/ddp-train)
+  local programs=(tests/gpu/ddp_gpu_tests tests/gpu/ddp_gpu_comm_tests tests/gpu/ddp_cuda_probe
+                  tests/unit/ddp_unit_tests tests/e2e/ddp_compare_params src/apps/ddp-train)
   local staging
   staging=$(mktemp -d)
   local b=$staging/ddp-gpu
@@ -128,6 +128,9 @@ run() {
   }
   check gpu_visible gpu_visible
   check gpu_tests ddp_gpu_tests --gtest_output="xml:$reports/gpu_tests.xml"
+  # NCCL at one rank; the MPI backend's staging at 1 and 2 ranks on one GPU (NCCL skips there).
+  check gpu_comm_np1 mpirun -np 1 ddp_gpu_comm_tests --gtest_output="xml:$reports/gpu_comm_np1.xml"
+  check gpu_comm_np2 mpirun -np 2 ddp_gpu_comm_tests
   check unit_tests ddp_unit_tests --gtest_brief=1 --gtest_output="xml:$reports/unit_tests.xml"
   check train_device bash "$root/tests/gpu/train_device_test.sh" mpirun "$b/bin/ddp-train" \
     "$b/bin/ddp_cuda_probe"

@@ -1,5 +1,6 @@
 // Work: the handle of an asynchronous collective; wait() blocks until it is done and rethrows
-// the error it ended with, is_completed() asks without blocking.
+// the error it ended with, is_completed() asks without blocking. This class is the host's form,
+// completed by the backend's thread (MPI); GPU collectives (NCCL) override the three waits.
 #pragma once
 
 #include <atomic>
@@ -11,11 +12,17 @@ namespace ddp {
 class Work {
  public:
   Work() = default;
+  virtual ~Work() = default;
   Work(const Work&) = delete;
   Work& operator=(const Work&) = delete;
 
-  void wait();
-  bool is_completed() const;
+  // Makes the result usable by what the caller does next: host tensors are written when it
+  // returns; for a collective on a GPU stream, the device's compute stream waits for it (kernels
+  // and copies issued afterwards see the result) and the host does not.
+  virtual void wait();
+  virtual bool is_completed() const;
+  // wait(), and the host too waits until the result is in memory (the same as wait() on the host).
+  virtual void synchronize();
 
   // Called once by the backend that runs the collective.
   void mark_completed();
