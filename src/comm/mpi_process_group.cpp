@@ -11,6 +11,7 @@
 #include "collective_checks.hpp"
 #include "ddp/core/env.hpp"
 #include "mpi_types.hpp"
+#include "shared_all_reduce.hpp"
 
 namespace ddp::comm {
 namespace {
@@ -103,6 +104,7 @@ MpiProcessGroup::MpiProcessGroup(MPI_Comm comm, std::string name)
     : comm_(comm),
       name_(std::move(name)),
       debug_(env::get_bool("DDP_DEBUG", false)),
+      use_shared_memory_(env::get_bool("DDP_SHARED_MEMORY", true)),
       watchdog_(name_, collective_timeout()) {
   check_mpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
@@ -180,6 +182,14 @@ WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp 
   check_all_reduce(input, output, op);
   check_mpi_reduction(input.dtype(), op);
   CollectiveInfo info{"all_reduce", 0, input.dtype(), input.numel(), -1, static_cast<int>(op)};
+  if (auto buffers = shared_buffers_of(output); buffers && input.data_ptr() == output.data_ptr() &&
+                                                shared_all_reduce_supports(output.dtype(), op)) {
+    std::int64_t offset =
+        static_cast<char*>(output.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
+    return enqueue(info, [this, buffers, output, offset, op] {
+      shared_all_reduce(*buffers, ++shared_sequence_, offset, output.numel(), output.dtype(), op);
+    });
+  }
   return enqueue(info, input, output, {}, [this, op](const Tensor& in, const Tensor& out) {
     bool in_place = in.data_ptr() == out.data_ptr();
     for_each_chunk(out.numel(), [&](std::int64_t offset, int count) {

@@ -14,6 +14,7 @@
 #include "cuda_staging.hpp"
 #include "ddp/comm/process_group.hpp"
 #include "serial_executor.hpp"
+#include "shared_buffers.hpp"
 #include "watchdog.hpp"
 
 namespace ddp::comm {
@@ -38,6 +39,7 @@ class MpiProcessGroup final : public ProcessGroup {
   WorkPtr reduce_scatter_async(Tensor input, Tensor output, ReduceOp op) override;
   WorkPtr barrier_async() override;
   std::shared_ptr<ProcessGroup> split(int color, int key) override;
+  Tensor collective_buffer(Shape shape, DType dtype) override;
 
  private:
   // Numbers the collective in issue order and queues it; run executes it on the group's thread.
@@ -46,6 +48,11 @@ class MpiProcessGroup final : public ProcessGroup {
   // pinned host copies, after the compute stream's work issued before this call.
   WorkPtr enqueue(CollectiveInfo info, Tensor input, Tensor output, Staging staging,
                   HostCollective run);
+  // Maps size_ buffers of bytes each in memory shared by the ranks (on the group's thread); null
+  // on every rank when one cannot, with the reason logged once.
+  std::shared_ptr<SharedBuffers> map_shared_buffers(std::size_t bytes);
+  // The shared buffers that hold tensor as this rank's, if any.
+  std::shared_ptr<SharedBuffers> shared_buffers_of(const Tensor& tensor);
   // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.
   void check_same_collective(const CollectiveInfo& info);
 
@@ -56,6 +63,11 @@ class MpiProcessGroup final : public ProcessGroup {
   bool debug_ = false;
   std::mutex issue_mutex_;
   std::uint64_t next_sequence_ = 0;
+  bool use_shared_memory_ = true;  // DDP_SHARED_MEMORY; cleared when the ranks span nodes
+  // Touched on the group's thread only, except shared_ (under issue_mutex_).
+  std::vector<std::weak_ptr<SharedBuffers>> shared_;
+  std::uint32_t shared_sequence_ = 0;
+  int shared_mappings_ = 0;
   Watchdog watchdog_;
   SerialExecutor executor_;  // last: destroyed first, so queued work drains under the watchdog
 };
