@@ -86,6 +86,8 @@ void Reducer::launch_complete_buckets() {
 }
 
 void Reducer::launch(std::size_t bucket) {
+  // A sum over one rank is the gradient itself: nothing to send, not even to the group's thread.
+  if (group_->size() == 1) return;
   BucketState& state = buckets_[bucket];
   if (options_.compression == GradCompression::bf16) {
     kernels::to_bfloat16(state.flat, state.wire);
@@ -119,6 +121,7 @@ void Reducer::finish() {
   // Newest first: buckets complete in launch order, so this thread sleeps (and is woken) once
   // instead of once per bucket, which matters when it shares a core with the communication thread.
   for (auto state = buckets_.rbegin(); state != buckets_.rend(); ++state) {
+    if (!state->work) continue;  // world size 1
     state->work->wait();
     state->work.reset();
     if (options_.compression == GradCompression::bf16)

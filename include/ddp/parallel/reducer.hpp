@@ -16,7 +16,8 @@
 namespace ddp::parallel {
 
 // What travels on the wire. bf16 halves the bytes; each rank rounds its gradient to bf16 once,
-// sums are formed in float32 and rounded back at every step of the reduction.
+// sums are formed in float32 and rounded back at every step of the reduction. A group of one rank
+// sends nothing, so its gradients stay float32 either way.
 enum class GradCompression { none, bf16 };
 
 // "none" or "bf16"; anything else is an InvalidArgument naming --grad-compression.
