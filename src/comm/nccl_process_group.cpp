@@ -170,6 +170,8 @@ NcclProcessGroup::~NcclProcessGroup() {
   }
   wake_.notify_one();
   monitor_.join();
+  // Everything has finished; the monitor may not have seen it, and the watchdog must not time it.
+  watchdog_.end();
   ncclCommDestroy(comm_);
 }
 
