@@ -1,6 +1,6 @@
-// compare_params A B RTOL: two raw float32 parameter files (ddp-train --export-params) agree when
-// every element satisfies |a - b| <= RTOL * |b| + 1e-7. Prints the largest differences; exit 0 when
-// they agree, 1 when not, 2 when the files cannot be compared.
+// compare_params A B RTOL [ATOL]: two raw float32 parameter files (ddp-train --export-params) agree
+// when every element satisfies |a - b| <= RTOL * |b| + ATOL (ATOL 1e-7 unless given). Prints the
+// largest differences; exit 0 when they agree, 1 when not, 2 when the files cannot be compared.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,8 +23,8 @@ bool read_floats(const char* path, std::vector<float>& values) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s A B RTOL\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s A B RTOL [ATOL]\n", argv[0]);
     return 2;
   }
   std::vector<float> a, b;
@@ -34,16 +34,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   const double rtol = std::atof(argv[3]);
-  constexpr double kAbsoluteFloor = 1e-7;
+  const double atol = argc == 5 ? std::atof(argv[4]) : 1e-7;
   double max_abs = 0, max_rel = 0;
   std::size_t failures = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     double diff = std::fabs(static_cast<double>(a[i]) - b[i]);
     max_abs = std::max(max_abs, diff);
     if (b[i] != 0) max_rel = std::max(max_rel, diff / std::fabs(b[i]));
-    failures += diff > rtol * std::fabs(b[i]) + kAbsoluteFloor;
+    failures += diff > rtol * std::fabs(b[i]) + atol;
   }
-  std::printf("%zu parameters, max abs diff %.3g, max rel diff %.3g, %zu beyond rtol %g\n",
-              a.size(), max_abs, max_rel, failures, rtol);
+  std::printf("%zu parameters, max abs diff %.3g, max rel diff %.3g, %zu beyond rtol %g atol %g\n",
+              a.size(), max_abs, max_rel, failures, rtol, atol);
   return failures == 0 ? 0 : 1;
 }

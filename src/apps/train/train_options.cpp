@@ -97,6 +97,7 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv) {
   add = parallel.add_options();
   add("backend", cli::value_with_default(&o.backend), "auto, mpi or nccl");
   add("device", cli::value_with_default(&o.device), "auto, cpu or cuda");
+  add("tf32", po::bool_switch(&o.tf32), "GPU GEMMs in TF32 (10-bit mantissa inputs)");
   add("threads", cli::value_with_default(&o.threads),
       "compute threads per rank (0: cores / local ranks)");
   add("bucket-mb", cli::value_with_default(&o.bucket_mb), "gradient bucket cap");

@@ -40,6 +40,7 @@ struct TrainOptions {
   // Parallelism and devices
   std::string backend = "auto";           // auto, mpi or nccl
   std::string device = "auto";            // auto, cpu or cuda
+  bool tf32 = false;                      // GPU GEMMs in TF32 (inputs to 10 mantissa bits)
   int threads = 0;                        // compute threads per rank; 0: cores / ranks on this host
   double bucket_mb = 25.0;                // DDP bucket cap
   std::string grad_compression = "none";  // none or bf16

@@ -9,14 +9,15 @@
 #include <optional>
 
 #include "data_builder.hpp"
+#include "ddp/comm/backend.hpp"
 #include "ddp/core/log.hpp"
 #include "ddp/data/global_batch_sampler.hpp"
 #include "ddp/data/loader.hpp"
 #include "ddp/data/split.hpp"
 #include "ddp/io/checkpoint.hpp"
 #include "ddp/io/params.hpp"
-#include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/reduce.hpp"
+#include "ddp/kernels/tf32.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/loss.hpp"
@@ -26,6 +27,7 @@
 #include "ddp/optim/lr_schedule.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
+#include "device_choice.hpp"
 #include "metrics_log.hpp"
 #include "progress.hpp"
 #include "stop_signal.hpp"
@@ -47,38 +49,6 @@ void sum_over_ranks(ProcessGroup& group, std::vector<double>& values) {
   Tensor t = Tensor::from_vector(values, {static_cast<std::int64_t>(values.size())});
   group.all_reduce(t);
   values = t.to_vector<double>();
-}
-
-// A rank's GPU is its local rank modulo the GPUs it sees, and auto takes the CPU, with one notice,
-// when there is none. The GPU training path (CUDA layers, the NCCL process group) is not built yet,
-// so a usable GPU is refused by --device cuda and passed over by auto, saying so.
-void check_device_choice(const TrainOptions& o, const Runtime& runtime) {
-  const int gpus = kernels::cuda_device_count();
-  if (o.device == "cuda") {
-    DDP_CHECK_ARG(gpus > 0,
-                  "--device cuda: no usable CUDA device: " << kernels::cuda_unavailable_reason()
-                                                           << "; use --device cpu or auto");
-    int gpu = kernels::cuda_device_for_local_rank(runtime.local_rank());
-    DDP_THROW(InvalidArgument, "--device cuda: this rank would train on cuda:"
-                                   << gpu << " (" << kernels::cuda_device_description(gpu)
-                                   << "), but GPU training is not implemented in this build of "
-                                   << "ddp yet; use --device cpu or auto");
-  }
-  DDP_CHECK_ARG(
-      o.backend != "nccl",
-      "--backend nccl: " << (kernels::cuda_built()
-                                 ? "NCCL all-reduces GPU tensors, and this run trains on the CPU"
-                                 : "this build of ddp has no CUDA or NCCL support")
-                         << "; use --backend mpi or auto");
-  if (o.device == "auto") {
-    if (gpus > 0) {
-      DDP_INFO("--device auto: GPU training is not implemented in this build of ddp yet; "
-               << "training on the CPU");
-    } else {
-      DDP_INFO("--device auto: no usable CUDA device (" << kernels::cuda_unavailable_reason()
-                                                        << "); training on the CPU");
-    }
-  }
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainOptions& o,
@@ -109,11 +79,14 @@ ValidationResult validate(nn::Module& model, data::DataLoader* loader, ProcessGr
   while (auto batch = loader->next()) {
     Tensor logits = model.forward(batch->features);
     sums[0] += criterion.forward(logits, batch->labels, 1);
-    const float* row = logits.data<float>();
+    // Predictions are counted on the host (from a GPU: one read-back per validation batch).
+    const std::vector<float> scores = logits.to_vector<float>();
+    const std::vector<std::int64_t> labels = batch->labels.to_vector<std::int64_t>();
+    const float* row = scores.data();
     const std::int64_t classes = logits.size(1);
     for (std::int64_t i = 0; i < batch->local_n; ++i, row += classes) {
       std::int64_t predicted = std::max_element(row, row + classes) - row;
-      sums[1] += predicted == batch->labels.data<std::int64_t>()[i];
+      sums[1] += predicted == labels[static_cast<std::size_t>(i)];
     }
     sums[2] += static_cast<double>(batch->local_n);
   }
@@ -159,8 +132,10 @@ class Run {
 
   Runtime& runtime_;
   const TrainOptions& o_;
-  ProcessGroup& world_;
+  ProcessGroup& world_;  // host tensors: metrics, stop votes
   bool is_root_;
+  Device device_;                                 // the model's, the batches' and the gradients'
+  std::shared_ptr<ProcessGroup> gradient_group_;  // all ranks, on the backend for device_
   std::unique_ptr<nn::Sequential> model_;
   std::vector<nn::Parameter*> params_;
   std::shared_ptr<const data::Dataset> train_set_;
@@ -196,8 +171,11 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
       o_(options),
       world_(*runtime.world()),
       is_root_(runtime.rank() == 0),
+      device_(choose_device(options.device, runtime)),
       metrics_(is_root_ ? options.metrics_out : "") {
-  check_device_choice(o_, runtime);
+  // First, as a bad --backend for this device should end the run in seconds.
+  gradient_group_ = make_process_group(runtime, o_.backend, device_);
+  kernels::set_allow_tf32(o_.tf32);
   kernels::set_compute_threads(
       o_.threads > 0 ? o_.threads : kernels::default_compute_threads(runtime.local_size()));
   std::vector<std::int64_t> widths = nn::parse_mlp_widths(o_.model);
@@ -229,15 +207,19 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
           train_set_->size(),
           data::GlobalBatchOptions{
               .global_batch_size = o_.batch_size, .shuffle = !o_.no_shuffle, .seed = o_.seed},
-          runtime.rank(), runtime.world_size()));
+          runtime.rank(), runtime.world_size()),
+      data::LoaderOptions{.device = device_});
   if (val_set_->size() > 0) {
     val_loader_ = std::make_unique<data::DataLoader>(
         val_set_,
         std::make_unique<data::GlobalBatchSampler>(data::GlobalBatchSampler::for_evaluation(
-            val_set_->size(), o_.batch_size, runtime.rank(), runtime.world_size())));
+            val_set_->size(), o_.batch_size, runtime.rank(), runtime.world_size())),
+        data::LoaderOptions{.device = device_});
   }
 
   if (!o_.init_params.empty()) io::import_parameters(params_, o_.init_params);
+  // Before the optimizer, whose state follows the parameters, and DDP, whose buckets hold grads.
+  model_->to(device_);
   if (!o_.checkpoint_dir.empty()) checkpoints_.emplace(o_.checkpoint_dir, o_.keep_checkpoints);
   optimizer_ = make_optimizer(o_, params_);
   if (o_.resume) resume_from_checkpoint();
@@ -362,13 +344,14 @@ void Run::execute() {
   parallel::DdpOptions ddp_options{
       .bucket_cap_mb = o_.bucket_mb,
       .grad_compression = parallel::parse_grad_compression(o_.grad_compression)};
-  parallel::DistributedDataParallel ddp(*model_, runtime_.world(), ddp_options);
+  parallel::DistributedDataParallel ddp(*model_, gradient_group_, ddp_options);
   nn::CrossEntropyLoss criterion;
   if (is_root_) {
     std::cout << "ddp-train: " << o_.model << ", " << model_->parameter_count() << " parameters, "
               << runtime_.world_size() << (runtime_.world_size() == 1 ? " rank" : " ranks")
-              << " on the CPU, " << train_set_->size() << " training and " << val_set_->size()
-              << " validation samples, global batch " << o_.batch_size << std::endl;
+              << " on " << describe_device(device_) << ", " << train_set_->size()
+              << " training and " << val_set_->size() << " validation samples, global batch "
+              << o_.batch_size << std::endl;
     bool bar = o_.progress == "bar" || (o_.progress == "auto" && isatty(STDOUT_FILENO) == 1);
     progress_.emplace(std::cout, total_steps_, bar);
   }
