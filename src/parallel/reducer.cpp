@@ -147,6 +147,12 @@ void Reducer::set_sync(bool enabled) {
   sync_ = enabled;
 }
 
+std::vector<Tensor> Reducer::gradient_buckets() const {
+  std::vector<Tensor> flats;
+  for (const BucketState& state : buckets_) flats.push_back(state.flat);
+  return flats;
+}
+
 std::int64_t Reducer::wire_bytes_per_step() const {
   const DType wire =
       options_.compression == GradCompression::bf16 ? DType::bfloat16 : DType::float32;

@@ -191,6 +191,15 @@ TEST(Ddp, BucketsAreLaunchedDuringBackward) {
       << "every gradient was reported, so every bucket should be in flight before finish()";
   ddp.finish();
   EXPECT_EQ(ddp.reducer().buckets_launched(), 0u);
+  // The buckets are the gradients: each grad is a view of its bucket's buffer.
+  const std::vector<Tensor> flats = ddp.reducer().gradient_buckets();
+  const std::vector<nn::Parameter*> params = model->parameters();
+  ASSERT_EQ(flats.size(), ddp.reducer().plan().buckets.size());
+  for (std::size_t b = 0; b < flats.size(); ++b) {
+    for (const BucketEntry& entry : ddp.reducer().plan().buckets[b].entries) {
+      EXPECT_TRUE(params[entry.parameter]->grad.shares_storage_with(flats[b]));
+    }
+  }
 }
 
 TEST(Ddp, ParameterLargerThanTheBucketCap) {

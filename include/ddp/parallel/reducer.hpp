@@ -61,6 +61,9 @@ class Reducer {
   bool sync_enabled() const { return sync_; }
 
   const BucketPlan& plan() const { return plan_; }
+  // The flat float32 buffers the gradients are views of, in plan order. After finish() each element
+  // is a gradient summed over the ranks, or zero for a parameter that had none.
+  std::vector<Tensor> gradient_buckets() const;
   // Buckets handed to the process group so far this step: all of them once backward has reported
   // every gradient, which is what lets their all-reduces overlap the rest of backward.
   std::size_t buckets_launched() const { return next_launch_; }
