@@ -76,7 +76,8 @@ pack() {
 # The folders of this machine's cuBLAS and NCCL: its CUDA toolkit's, else PyTorch's pip packages'.
 gpu_library_dirs() {
   local roots=(/usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets)
-  roots+=($(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null))
+  mapfile -t -O "${#roots[@]}" roots < \
+    <(python3 -c 'import site; print(*site.getsitepackages(), sep="\n")' 2>/dev/null)
   local lib
   for lib in libcublas.so.13 libcublasLt.so.13 libnccl.so.2; do
     find "${roots[@]}" -name "$lib" 2>/dev/null | head -n 1 | xargs -r dirname
