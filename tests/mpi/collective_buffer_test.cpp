@@ -6,25 +6,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "contribution.hpp"
 #include "ddp/core/bfloat16.hpp"
 #include "mpi_test_env.hpp"
 
 namespace ddp {
 namespace {
 
+using testing_env::contribution;
+using testing_env::fill;
 using testing_env::world;
-
-double contribution(int rank, std::int64_t i) {
-  return rank + 1 + static_cast<double>(i % 5);
-}
-
-template <typename T>
-void fill(Tensor& tensor, int rank) {
-  T* data = tensor.data<T>();
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) {
-    data[i] = static_cast<T>(contribution(rank, i));
-  }
-}
 
 template <typename T>
 double expected(ReduceOp op, int ranks, std::int64_t i) {

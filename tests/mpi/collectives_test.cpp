@@ -5,25 +5,15 @@
 #include <chrono>
 #include <numeric>
 
+#include "contribution.hpp"
 #include "mpi_test_env.hpp"
 
 namespace ddp {
 namespace {
 
+using testing_env::contribution;
+using testing_env::filled;
 using testing_env::world;
-
-// The value rank r contributes at element i: distinct per rank and per position, exact in any
-// dtype.
-double contribution(int rank, std::int64_t i) {
-  return rank + 1 + static_cast<double>(i % 5);
-}
-
-template <typename T>
-Tensor filled(std::int64_t count, int rank) {
-  std::vector<T> values(static_cast<std::size_t>(count));
-  for (std::int64_t i = 0; i < count; ++i) values[i] = static_cast<T>(contribution(rank, i));
-  return Tensor::from_vector(values, {count});
-}
 
 template <typename T>
 class AllReduce : public ::testing::Test {};
