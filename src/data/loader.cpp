@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "ddp/core/error.hpp"
+#include "ddp/kernels/cuda_device.hpp"
 
 namespace ddp::data {
 
@@ -59,6 +60,11 @@ void DataLoader::read(std::int64_t epoch, std::int64_t first_batch) {
     }
     Item item;
     try {
+      // A new thread's CUDA calls (pinned allocations too) would otherwise go to device 0, making
+      // a context there for every rank of a multi-GPU host.
+      if (b == first_batch && options_.device.is_cuda()) {
+        kernels::set_cuda_device(options_.device.index);
+      }
       item.batch = collate(*dataset_, sampler_->plan(epoch, b), options_.device);
     } catch (...) {
       item.error = std::current_exception();
