@@ -201,6 +201,11 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   DDP_CHECK_ARG(train_set_->class_count() > 0 && train_set_->class_count() <= widths.back(),
                 o_.data << " has " << train_set_->class_count() << " classes; the model has "
                         << widths.back() << " outputs");
+  // ddp-train's datasets are in memory, so on the CPU a batch is one copy of its rows: cheaper in
+  // this thread than handed over by the reader thread (4.7 against 18 us a step for the tutorial's
+  // model at one rank; the same for MLP 784-1024-1024-10). On a GPU the reader thread also copies
+  // each batch to the device, off this thread.
+  const data::LoaderOptions loading{.prefetch = device_.is_cpu() ? 0 : 2, .device = device_};
   train_loader_ = std::make_unique<data::DataLoader>(
       train_set_,
       std::make_unique<data::GlobalBatchSampler>(
@@ -208,13 +213,13 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
           data::GlobalBatchOptions{
               .global_batch_size = o_.batch_size, .shuffle = !o_.no_shuffle, .seed = o_.seed},
           runtime.rank(), runtime.world_size()),
-      data::LoaderOptions{.device = device_});
+      loading);
   if (val_set_->size() > 0) {
     val_loader_ = std::make_unique<data::DataLoader>(
         val_set_,
         std::make_unique<data::GlobalBatchSampler>(data::GlobalBatchSampler::for_evaluation(
             val_set_->size(), o_.batch_size, runtime.rank(), runtime.world_size())),
-        data::LoaderOptions{.device = device_});
+        loading);
   }
 
   if (!o_.init_params.empty()) io::import_parameters(params_, o_.init_params);
