@@ -46,7 +46,7 @@ fi
 
 # A run slow enough to be caught mid-way.
 common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --optimizer sgd
-        --epochs 1 --max-steps 60 --seed 3 --threads 1 --log-every 5)
+        --epochs 3 --max-steps 200 --seed 3 --threads 1 --log-every 5)
 run 3 "${common[@]}" --export-params "$work/uninterrupted3.bin"
 
 if [ "$mode" = preempted ]; then
@@ -98,7 +98,7 @@ grep -q "process rank 1 .*exited on signal 9" "$work/killed.log" ||
   { echo "FAILED: no message names the lost rank"; exit 1; }
 newest=$(ls "$work/ckpt" | grep -v tmp | tail -1)
 echo "rank 1 killed after $newest; the job ended in ${elapsed}s with status $status"
-[ "$newest" != "checkpoint-0000000060.ddpckpt" ] || { echo "FAILED: nothing left to resume"; exit 1; }
+[ "$newest" != "checkpoint-0000000200.ddpckpt" ] || { echo "FAILED: nothing left to resume"; exit 1; }
 run 3 "${common[@]}" --checkpoint-dir "$work/ckpt" --checkpoint-every 10 --resume \
   --export-params "$work/resumed.bin"
 cmp "$work/uninterrupted3.bin" "$work/resumed.bin"
