@@ -18,14 +18,12 @@ It is a benchmark, not a test: it checks only that both sides ran and trained.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WARMUP_STEPS = 5  # ddp-train's own warm-up (kWarmupSteps in src/apps/train/trainer.cpp)
+from peer import (ROOT, WARMUP_STEPS, add_worker_options, ddp_train_args, free_port, print_table,
+                  read_summary, time_steps, torch_mlp)
 
 
 def worker(args):
@@ -41,12 +39,7 @@ def worker(args):
     dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=world)
     widths = [int(w) for w in args.widths.split(",")]
     torch.manual_seed(1234)
-    layers = []
-    for i in range(len(widths) - 1):
-        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
-        if i + 2 < len(widths):
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Sequential(*layers))
+    model = torch.nn.parallel.DistributedDataParallel(torch_mlp(torch, widths))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     # A pool of batches in memory, like ddp-train's synthetic set: no loading is timed.
@@ -58,28 +51,14 @@ def worker(args):
     def step(i):
         x, y = pool[i % len(pool)]
         optimizer.zero_grad(set_to_none=False)
-        loss = loss_fn(model(x), y)
-        loss.backward()
+        loss_fn(model(x), y).backward()
         optimizer.step()
-        return loss.item()
 
-    for i in range(WARMUP_STEPS):
-        step(i)
-    dist.barrier()
-    start = time.perf_counter()
-    for i in range(args.steps):
-        loss = step(i)
-    elapsed = time.perf_counter() - start
+    elapsed = time_steps(step, args.steps, ready=dist.barrier)
     if rank == 0:
         print(json.dumps({"samples_per_s": args.steps * args.batch * world / elapsed,
-                          "step_ms": elapsed * 1000 / args.steps, "loss": loss}))
+                          "step_ms": elapsed * 1000 / args.steps}))
     dist.destroy_process_group()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mpirun(ranks, command):
@@ -100,19 +79,12 @@ def run_pytorch(ranks, widths, batch, steps, threads):
 
 
 def run_ddp(ddp_train, ranks, widths, batch, steps, threads):
-    total = steps + WARMUP_STEPS
     with tempfile.TemporaryDirectory() as folder:
         metrics = os.path.join(folder, "metrics.jsonl")
-        mpirun(ranks, [ddp_train, "--model", "mlp:" + widths,
-                       "--data", f"synthetic:{total * batch * ranks}", "--val-fraction", "0",
-                       "--batch-size", str(batch * ranks), "--epochs", "1",
-                       "--max-steps", str(total), "--optimizer", "sgd", "--lr", "0.01",
-                       "--momentum", "0.9", "--threads", str(threads), "--bucket-mb", "25",
-                       "--progress", "lines", "--log-every", str(total),
-                       "--metrics-out", metrics])
-        with open(metrics) as f:
-            summary = [json.loads(line) for line in f if '"summary"' in line][-1]
-    return summary["samples_per_s"]
+        samples = (steps + WARMUP_STEPS) * batch * ranks  # one epoch, every step a new batch
+        mpirun(ranks, [ddp_train, "--threads", str(threads)]
+               + ddp_train_args(widths, samples, batch * ranks, 1, steps, metrics))
+        return read_summary(metrics)["samples_per_s"]
 
 
 def main():
@@ -124,12 +96,7 @@ def main():
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--csv", help="also write the table here as CSV")
-    # The worker's own options (set by the driver, not by users).
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--widths", help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    add_worker_options(parser)
     args = parser.parse_args()
     if args.worker:
         worker(args)
@@ -161,20 +128,11 @@ def main():
 
     header = ("model", "per_rank_batch", "ranks", "pytorch_samples_s", "pytorch_worst",
               "ddp_samples_s", "ddp_worst", "ratio")
-    print(f"torch {torch.__version__}, gloo; {args.threads} thread(s) per rank; best of "
-          f"{args.trials} trials (worst beside it)")
-    print("| " + " | ".join(header) + " |")
-    print("|" + " --- |" * len(header))
-    lines = []
-    for model, batch, r, pt_best, pt_worst, dd_best, dd_worst in rows:
-        cells = (model, batch, r, f"{pt_best:.0f}", f"{pt_worst:.0f}", f"{dd_best:.0f}",
-                 f"{dd_worst:.0f}", f"{dd_best / pt_best:.2f}")
-        lines.append(",".join(str(c) for c in cells))
-        print("| " + " | ".join(str(c) for c in cells) + " |")
-    if args.csv:
-        with open(args.csv, "w") as f:
-            f.write(",".join(header) + "\n" + "\n".join(lines) + "\n")
-
+    table = [(model, batch, r, f"{pt_best:.0f}", f"{pt_worst:.0f}", f"{dd_best:.0f}",
+              f"{dd_worst:.0f}", f"{dd_best / pt_best:.2f}")
+             for model, batch, r, pt_best, pt_worst, dd_best, dd_worst in rows]
+    print_table(f"torch {torch.__version__}, gloo; {args.threads} thread(s) per rank; best of "
+                f"{args.trials} trials (worst beside it)", header, table, args.csv)
 
 if __name__ == "__main__":
     main()

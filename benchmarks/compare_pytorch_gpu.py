@@ -22,14 +22,13 @@ that sees no GPU, it prints why it skips and exits 0. A benchmark, not a test.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WARMUP_STEPS = 5  # ddp-train's own warm-up (kWarmupSteps in src/apps/train/trainer.cpp)
+from peer import (ROOT, WARMUP_STEPS, add_worker_options, ddp_train_args, free_port, print_table,
+                  read_summary, time_steps, torch_mlp)
+
 # ddp-train's synthetic set is made once, in memory: enough batches that an epoch is long.
 DDP_BATCHES_PER_EPOCH = 64
 
@@ -49,12 +48,7 @@ def worker(args):
                                 device_id=device)
     widths = [int(w) for w in args.widths.split(",")]
     torch.manual_seed(1234)
-    layers = []
-    for i in range(len(widths) - 1):
-        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
-        if i + 2 < len(widths):
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers).to(device)
+    model = torch_mlp(torch, widths).to(device)
     if args.mode == "ddp":
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[0],
                                                           bucket_cap_mb=25)
@@ -64,6 +58,7 @@ def worker(args):
     pool = [(torch.randn(args.batch, widths[0], device=device, generator=generator),
              torch.randint(0, widths[-1], (args.batch,), device=device, generator=generator))
             for _ in range(16)]
+    last_loss = [None]
 
     def step(i):
         x, y = pool[i % len(pool)]
@@ -71,26 +66,13 @@ def worker(args):
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
-        return loss
+        last_loss[0] = loss  # read once at the end: no wait for the GPU inside the loop
 
-    for i in range(WARMUP_STEPS):
-        step(i)
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for i in range(args.steps):
-        loss = step(i)
-    final_loss = loss.item()  # waits for the GPU
-    elapsed = time.perf_counter() - start
-    print(json.dumps({"samples_per_s": args.steps * args.batch / elapsed, "loss": final_loss,
-                      "device": torch.cuda.get_device_name(0)}))
+    elapsed = time_steps(step, args.steps, ready=torch.cuda.synchronize)
+    print(json.dumps({"samples_per_s": args.steps * args.batch / elapsed,
+                      "loss": last_loss[0].item(), "device": torch.cuda.get_device_name(0)}))
     if args.mode == "ddp":
         torch.distributed.destroy_process_group()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(command):
@@ -112,22 +94,16 @@ def run_pytorch(mode, widths, batch, steps, tf32):
 
 
 def run_ddp(ddp_train, widths, batch, steps, tf32):
-    total = steps + WARMUP_STEPS
     samples = batch * DDP_BATCHES_PER_EPOCH
-    epochs = (total + DDP_BATCHES_PER_EPOCH - 1) // DDP_BATCHES_PER_EPOCH
+    epochs = (steps + WARMUP_STEPS + DDP_BATCHES_PER_EPOCH - 1) // DDP_BATCHES_PER_EPOCH
     with tempfile.TemporaryDirectory() as folder:
         metrics = os.path.join(folder, "metrics.jsonl")
-        out, error = run([ddp_train, "--device", "cuda", "--backend", "nccl",
-                          "--model", "mlp:" + widths, "--data", f"synthetic:{samples}",
-                          "--val-fraction", "0", "--batch-size", str(batch),
-                          "--epochs", str(epochs), "--max-steps", str(total),
-                          "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9",
-                          "--bucket-mb", "25", "--progress", "lines", "--log-every", str(total),
-                          "--metrics-out", metrics] + (["--tf32"] if tf32 else []))
+        _, error = run([ddp_train, "--device", "cuda", "--backend", "nccl"]
+                       + ddp_train_args(widths, samples, batch, epochs, steps, metrics)
+                       + (["--tf32"] if tf32 else []))
         if error:
             return None, error
-        with open(metrics) as f:
-            summary = [json.loads(line) for line in f if '"summary"' in line][-1]
+        summary = read_summary(metrics)
     return {"samples_per_s": summary["samples_per_s"], "loss": summary["final_loss"]}, None
 
 
@@ -144,13 +120,8 @@ def main():
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--tf32", action="store_true", help="TF32 matrix products on both sides")
     parser.add_argument("--csv", help="also write the table here as CSV")
-    # The worker's own options (set by the driver, not by users).
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_worker_options(parser)
     parser.add_argument("--mode", choices=["plain", "ddp"], help=argparse.SUPPRESS)
-    parser.add_argument("--widths", help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
@@ -194,24 +165,15 @@ def main():
                      *best_and_worst(results["plain"]), *best_and_worst(results["ddp"]),
                      *best_and_worst(results["ours"])))
 
-    print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}; TF32 "
-          f"{'on' if args.tf32 else 'off'}; one GPU, one rank; best of {args.trials} trials "
-          "(worst beside it); ratio = ddp / plain PyTorch, goal >= 1.0")
     header = ("model", "batch", "steps", "pytorch_samples_s", "pytorch_worst",
               "pytorch_ddp_nccl_samples_s", "pytorch_ddp_nccl_worst", "ddp_samples_s",
               "ddp_worst", "ratio")
-    print("| " + " | ".join(header) + " |")
-    print("|" + " --- |" * len(header))
-    lines = []
-    for row in rows:
-        figures = ["n/a" if v is None else f"{v:.0f}" for v in row[3:]]
-        cells = [row[0], row[1], row[2]] + figures + [f"{row[7] / row[3]:.2f}"]
-        lines.append(",".join(str(c) for c in cells))
-        print("| " + " | ".join(str(c) for c in cells) + " |")
-    if args.csv:
-        with open(args.csv, "w") as f:
-            f.write(",".join(header) + "\n" + "\n".join(lines) + "\n")
-
+    table = [(*row[:3], *("n/a" if v is None else f"{v:.0f}" for v in row[3:]),
+              f"{row[7] / row[3]:.2f}") for row in rows]
+    print_table(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}; TF32 "
+                f"{'on' if args.tf32 else 'off'}; one GPU, one rank; best of {args.trials} trials "
+                "(worst beside it); ratio = ddp / plain PyTorch, goal >= 1.0", header, table,
+                args.csv)
 
 if __name__ == "__main__":
     main()

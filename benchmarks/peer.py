@@ -1,0 +1,75 @@
+"""What the PyTorch comparisons (compare_pytorch.py on CPUs, compare_pytorch_gpu.py on a GPU) share:
+the same model on both sides, the same timing, the same ddp-train command and the same table."""
+import argparse
+import json
+import os
+import socket
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WARMUP_STEPS = 5  # ddp-train's own warm-up (kWarmupSteps in src/apps/train/trainer.cpp)
+
+
+def add_worker_options(parser):
+    """The options the driver passes to its own worker processes (hidden from users)."""
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--widths", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torch_mlp(torch, widths):
+    """The Linear/ReLU stack ddp-train's mlp:WIDTHS builds (no ReLU after the last Linear)."""
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def time_steps(step, steps, ready=lambda: None):
+    """Seconds for steps calls of step(i) after WARMUP_STEPS untimed ones; ready() waits for
+    outstanding work (a GPU's queue, the other ranks) before the clock starts."""
+    for i in range(WARMUP_STEPS):
+        step(i)
+    ready()
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    ready()
+    return time.perf_counter() - start
+
+
+def ddp_train_args(widths, samples, batch, epochs, steps, metrics):
+    """ddp-train's options for the compared run: SGD (lr 0.01, momentum 0.9), 25 MiB buckets, in-memory
+    synthetic data, steps + WARMUP_STEPS steps, one summary at the end in metrics."""
+    total = steps + WARMUP_STEPS
+    return ["--model", "mlp:" + widths, "--data", f"synthetic:{samples}", "--val-fraction", "0",
+            "--batch-size", str(batch), "--epochs", str(epochs), "--max-steps", str(total),
+            "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--bucket-mb", "25",
+            "--progress", "lines", "--log-every", str(total), "--metrics-out", metrics]
+
+
+def read_summary(metrics):
+    with open(metrics) as f:
+        return [json.loads(line) for line in f if '"summary"' in line][-1]
+
+
+def print_table(title, header, rows, csv_path=None):
+    """A Markdown table on stdout (title line first), and the same rows as CSV when asked."""
+    print(title)
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    if csv_path:
+        with open(csv_path, "w") as f:
+            f.write("\n".join(",".join(str(c) for c in line) for line in [header] + rows) + "\n")
