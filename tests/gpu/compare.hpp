@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "ddp/core/error.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/core/tensor.hpp"
 
@@ -50,6 +52,19 @@ inline double max_abs(const Tensor& t) {
   double m = 0.0;
   for (float v : t.to_vector<float>()) m = std::max(m, std::abs(static_cast<double>(v)));
   return m;
+}
+
+// call() must throw an Error whose message names both devices, the host and cuda:0.
+template <typename Call>
+void expect_error_naming_both_devices(Call call) {
+  try {
+    call();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("cpu"), std::string::npos) << message;
+    EXPECT_NE(message.find("cuda:0"), std::string::npos) << message;
+  }
 }
 
 }  // namespace ddp::gpu_test

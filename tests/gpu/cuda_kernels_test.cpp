@@ -24,6 +24,7 @@ namespace {
 
 using gpu_test::expect_close;
 using gpu_test::expect_equal;
+using gpu_test::expect_error_naming_both_devices;
 using gpu_test::kGpu;
 using gpu_test::random_tensor;
 using kernels::Activation;
@@ -284,22 +285,14 @@ TEST_F(CudaKernels, TensorsOnTwoDevicesAreAnErrorNamingBoth) {
   const Tensor gpu = Tensor::zeros({4, 3}, DType::float32, kGpu);
   Tensor cpu_out = Tensor::empty({4, 3});
   Tensor gpu_out = Tensor::empty({4, 3}, DType::float32, kGpu);
-  auto expect_both_named = [](auto&& call) {
-    try {
-      call();
-      ADD_FAILURE() << "no error";
-    } catch (const Error& error) {
-      const std::string message = error.what();
-      EXPECT_NE(message.find("cpu"), std::string::npos) << message;
-      EXPECT_NE(message.find("cuda:0"), std::string::npos) << message;
-    }
-  };
-  expect_both_named([&] { kernels::activation_forward(Activation::relu, cpu, gpu_out); });
-  expect_both_named([&] { kernels::activation_forward(Activation::relu, gpu, cpu_out); });
-  expect_both_named([&] { kernels::multiply(gpu, cpu, gpu_out); });
-  expect_both_named([&] { kernels::add_scaled_(gpu_out, 1.0f, cpu); });
+  expect_error_naming_both_devices(
+      [&] { kernels::activation_forward(Activation::relu, cpu, gpu_out); });
+  expect_error_naming_both_devices(
+      [&] { kernels::activation_forward(Activation::relu, gpu, cpu_out); });
+  expect_error_naming_both_devices([&] { kernels::multiply(gpu, cpu, gpu_out); });
+  expect_error_naming_both_devices([&] { kernels::add_scaled_(gpu_out, 1.0f, cpu); });
   Tensor cpu_bias = Tensor::empty({3});
-  expect_both_named([&] { kernels::sum_rows(gpu, cpu_bias, false); });
+  expect_error_naming_both_devices([&] { kernels::sum_rows(gpu, cpu_bias, false); });
 }
 
 }  // namespace
