@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # A job that must fail: PROGRAM at RANKS ranks (with DDP_TIMEOUT_SECONDS=TIMEOUT) must end within
 # MAX_SECONDS, non-zero, never hang, and print a line matching PATTERN (grep -E).
-# Usage: job_failure_test.sh MPIEXEC PROGRAM RANKS TIMEOUT MAX_SECONDS PATTERN
+# Usage: job_failure_test.sh MPIEXEC PROGRAM RANKS TIMEOUT MAX_SECONDS PATTERN [PROGRAM_ARGS...]
 set -u
 mpiexec=$1 program=$2 ranks=$3 timeout_s=$4 max_seconds=$5 pattern=$6
+shift 6
 start=$(date +%s)
-output=$(DDP_TIMEOUT_SECONDS=$timeout_s timeout -k 5 60 "$mpiexec" -n "$ranks" "$program" 2>&1)
+output=$(DDP_TIMEOUT_SECONDS=$timeout_s timeout -k 5 60 "$mpiexec" -n "$ranks" "$program" "$@" 2>&1)
 status=$?
 elapsed=$(( $(date +%s) - start ))
 echo "$output" | grep -v '^$' | head -20
