@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -167,6 +168,21 @@ TEST(CollectiveBufferPlacement, SharedMemoryOnOneNodePlainMemoryAlone) {
   } else {
     // Every test here runs its ranks on one node; the name is already removed ("(deleted)").
     EXPECT_EQ(mapping.rfind("/dev/shm/ddp-", 0), 0u) << "buffer mapped from '" << mapping << "'";
+  }
+}
+
+TEST(CollectiveBufferPlacement, DdpSharedMemoryZeroKeepsPlainMemoryAndMpi) {
+  // Read when a group is made: a group split off now sees it.
+  setenv("DDP_SHARED_MEMORY", "0", 1);
+  std::shared_ptr<ProcessGroup> group = world().split(0, world().rank());
+  unsetenv("DDP_SHARED_MEMORY");
+  Tensor buffer = group->collective_buffer({1024}, DType::float32);
+  EXPECT_EQ(mapping_of(buffer.data_ptr()).find("/dev/shm"), std::string::npos);
+  fill<float>(buffer, group->rank());
+  group->all_reduce(buffer);
+  for (std::int64_t i = 0; i < 1024; ++i) {
+    ASSERT_EQ(buffer.data<float>()[i],
+              static_cast<float>(expected<float>(ReduceOp::sum, group->size(), i)));
   }
 }
 
