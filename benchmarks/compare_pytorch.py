@@ -15,14 +15,13 @@ Usage (Debian's python3, which has torch 1.13; `apt-get install -y python3-torch
 A case is WIDTHS/SAMPLES_PER_RANK/STEPS. Without torch it prints why it skips and exits 0.
 It is a benchmark, not a test: it checks only that both sides ran and trained.
 """
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-from peer import (ROOT, WARMUP_STEPS, add_worker_options, ddp_train_args, free_port, print_table,
+from peer import (ROOT, WARMUP_STEPS, ddp_train_args, free_port, make_parser, print_table,
                   read_summary, time_steps, torch_mlp)
 
 
@@ -88,15 +87,10 @@ def run_ddp(ddp_train, ranks, widths, batch, steps, threads):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ddp-train", default=os.path.join(ROOT, "build/src/apps/ddp-train"))
+    parser = make_parser(__doc__.split("\n")[0], "build/src/apps/ddp-train",
+                         ["784,1024,1024,10/64/300", "5,64,2/15/3000"])
     parser.add_argument("--ranks", default="1,2")
-    parser.add_argument("--cases", nargs="+",
-                        default=["784,1024,1024,10/64/300", "5,64,2/15/3000"])
-    parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--csv", help="also write the table here as CSV")
-    add_worker_options(parser)
     args = parser.parse_args()
     if args.worker:
         worker(args)

@@ -26,8 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-from peer import (ROOT, WARMUP_STEPS, add_worker_options, ddp_train_args, free_port, print_table,
-                  read_summary, time_steps, torch_mlp)
+from peer import (WARMUP_STEPS, ddp_train_args, free_port, make_parser, print_table, read_summary,
+                  time_steps, torch_mlp)
 
 # ddp-train's synthetic set is made once, in memory: enough batches that an epoch is long.
 DDP_BATCHES_PER_EPOCH = 64
@@ -113,14 +113,9 @@ def best_and_worst(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ddp-train", default=os.path.join(ROOT, "build-cuda/src/apps/ddp-train"))
-    parser.add_argument("--cases", nargs="+",
-                        default=["784,4096,4096,10/1024/300", "32,128,10/1024/2000"])
-    parser.add_argument("--trials", type=int, default=3)
+    parser = make_parser(__doc__.split("\n")[0], "build-cuda/src/apps/ddp-train",
+                         ["784,4096,4096,10/1024/300", "32,128,10/1024/2000"])
     parser.add_argument("--tf32", action="store_true", help="TF32 matrix products on both sides")
-    parser.add_argument("--csv", help="also write the table here as CSV")
-    add_worker_options(parser)
     parser.add_argument("--mode", choices=["plain", "ddp"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

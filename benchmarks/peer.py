@@ -10,13 +10,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARMUP_STEPS = 5  # ddp-train's own warm-up (kWarmupSteps in src/apps/train/trainer.cpp)
 
 
-def add_worker_options(parser):
-    """The options the driver passes to its own worker processes (hidden from users)."""
+def make_parser(description, ddp_train, cases):
+    """Both comparisons' options: ddp-train's path, the cases, the trials, the CSV; and the ones
+    the driver passes to its own worker processes (hidden from users)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--ddp-train", default=os.path.join(ROOT, ddp_train))
+    parser.add_argument("--cases", nargs="+", default=cases)
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--csv", help="also write the table here as CSV")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--widths", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    return parser
 
 
 def free_port():
