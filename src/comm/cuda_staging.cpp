@@ -1,5 +1,7 @@
 #include "cuda_staging.hpp"
 
+#include "ddp/kernels/cuda_device.hpp"
+
 namespace ddp::comm {
 namespace {
 
@@ -42,6 +44,9 @@ std::optional<int> gpu_of(const Tensor& input, const Tensor& output, const char*
 void run_staged(const kernels::CudaEvent& ready, const Tensor& input, const Tensor& output,
                 Staging staging, const HostCollective& collective) {
   const int device = ready.device();
+  // This runs on the group's thread, which must not allocate pinned memory (or query events)
+  // without a device: that would open a context on GPU 0.
+  kernels::set_cuda_device(device);
   // Host tensors with input's and output's overlap: the collective sees the same aliasing.
   Tensor host_input, host_output;
   std::int64_t offset = 0;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <numeric>
 #include <string_view>
 
@@ -153,6 +154,19 @@ NcclProcessGroup::NcclProcessGroup(ncclComm* comm, int device, std::string name)
       monitor_([this] { monitor(); }) {}
 
 NcclProcessGroup::~NcclProcessGroup() {
+  if (std::uncaught_exceptions() > 0) {
+    // This rank is failing, perhaps alone: its peers may never finish the collectives in flight
+    // nor join ncclCommDestroy, and waiting here would hide the error that the program's main is
+    // about to print before it aborts the job. The communicator is left to that abort.
+    {
+      std::lock_guard lock(pending_mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    monitor_.join();
+    watchdog_.end();
+    return;
+  }
   try {
     std::shared_ptr<kernels::CudaEvent> last;
     {
@@ -171,8 +185,10 @@ NcclProcessGroup::~NcclProcessGroup() {
   wake_.notify_one();
   monitor_.join();
   // Everything has finished; the monitor may not have seen it, and the watchdog must not time it.
-  watchdog_.end();
+  // ncclCommDestroy waits for the peers of this node: a peer that never comes ends the job.
+  watchdog_.begin(CollectiveInfo{"ncclCommDestroy", 0, DType::int32, 0, -1, -1});
   ncclCommDestroy(comm_);
+  watchdog_.end();
 }
 
 void NcclProcessGroup::check_on_device(const Tensor& tensor, const char* collective) const {
@@ -359,6 +375,12 @@ std::shared_ptr<ProcessGroup> NcclProcessGroup::split(int color, int key) {
 
 void NcclProcessGroup::monitor() {
   std::unique_lock lock(pending_mutex_);
+  // Before its first event query: a thread without a device would open a context on GPU 0.
+  try {
+    kernels::set_cuda_device(device_);
+  } catch (const std::exception& error) {
+    fail(error.what());
+  }
   while (!wake_.wait_for(lock, kPollPeriod, [this] { return stopping_; })) {
     ncclResult_t async = ncclSuccess;
     ncclResult_t polled = ncclCommGetAsyncError(comm_, &async);

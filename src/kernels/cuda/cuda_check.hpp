@@ -16,7 +16,11 @@ void check_device(int device);
 // a tensor frees can be reused by the next allocation without waiting. Created on first use.
 cudaStream_t stream(int device);
 
-// Makes a device current for a scope and restores the previous one on the way out.
+// Whether the calling thread has made a device current (set_cuda_device or a DeviceGuard).
+extern thread_local bool thread_chose_device;
+
+// Makes a device current for a scope and restores the previous one on the way out (on a thread
+// that had chosen none, the device stays current).
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device);

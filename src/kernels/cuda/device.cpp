@@ -72,6 +72,7 @@ int cuda_device_for_local_rank(int local_rank) {
 void set_cuda_device(int device) {
   cuda::check_device(device);
   DDP_CUDA_CHECK(cudaSetDevice(device));
+  cuda::thread_chose_device = true;
 }
 
 std::string cuda_device_description(int device) {
@@ -99,6 +100,8 @@ void throw_cuda_error(cudaError_t status, const char* call, const char* file, in
           << ")";
   throw Error(message.str(), ddp::detail::source_location(file, line));
 }
+
+thread_local bool thread_chose_device = false;
 
 void check_device(int device) {
   int count = cuda_device_count();
@@ -129,7 +132,10 @@ DeviceGuard::DeviceGuard(int device) {
   DDP_CUDA_CHECK(cudaGetDevice(&previous_));
   if (previous_ != device) {
     DDP_CUDA_CHECK(cudaSetDevice(device));
-    changed_ = true;
+    // A thread that never chose a device reads 0 without a context there; restoring that "0" would
+    // open one on GPU 0 for every rank of a multi-GPU host, so such a thread keeps this device.
+    changed_ = thread_chose_device;
+    thread_chose_device = true;
   }
 }
 
