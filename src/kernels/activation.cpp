@@ -20,28 +20,72 @@ std::string to_string(Activation activation) {
   return "unknown";
 }
 
+namespace {
+
+// The activations as functions of one value, for the plain and the fused forward.
+struct Relu {
+  // `< 0 ? 0 : v` rather than max, so that a NaN passes through as it does in PyTorch.
+  float operator()(float v) const { return v < 0.0f ? 0.0f : v; }
+};
+struct Gelu {
+  float operator()(float v) const {
+    const float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
+    return v * 0.5f * (1.0f + std::erf(v * inv_sqrt2));
+  }
+};
+struct Tanh {
+  float operator()(float v) const { return std::tanh(v); }
+};
+
+// Calls body with the function object of activation, so each loop is compiled for one function.
+template <typename Body>
+void with_function(Activation activation, Body body) {
+  switch (activation) {
+    case Activation::relu:
+      return body(Relu{});
+    case Activation::gelu:
+      return body(Gelu{});
+    case Activation::tanh:
+      return body(Tanh{});
+  }
+}
+
+}  // namespace
+
 void activation_forward(Activation activation, const Tensor& x, Tensor& y) {
   detail::check_same_numel(x, y, "activation_forward");
   if (y.device().is_cuda()) return cuda::activation_forward(activation, x, y);
   const float* in = detail::cpu_floats(x, "activation_forward");
   float* out = detail::cpu_floats(y, "activation_forward");
   const std::int64_t n = x.numel();
-  switch (activation) {
-    case Activation::relu:
-      // `< 0 ? 0 : v` rather than max, so that a NaN passes through as it does in PyTorch.
-      for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] < 0.0f ? 0.0f : in[i];
-      break;
-    case Activation::gelu: {
-      const float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
-      for (std::int64_t i = 0; i < n; ++i) {
-        out[i] = in[i] * 0.5f * (1.0f + std::erf(in[i] * inv_sqrt2));
+  with_function(activation, [&](auto f) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+  });
+}
+
+void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& z, Tensor& y) {
+  DDP_CHECK(z.ndim() == 2 && bias.ndim() == 1 && z.size(1) == bias.size(0),
+            "bias_activation_forward: matrix " << ddp::to_string(z.shape()) << " and bias "
+                                               << ddp::to_string(bias.shape())
+                                               << " do not match; the bias needs the column count");
+  detail::check_same_numel(z, y, "bias_activation_forward");
+  if (y.device().is_cuda()) return cuda::bias_activation_forward(activation, bias, z, y);
+  const float* b = detail::cpu_floats(bias, "bias_activation_forward");
+  float* pre = detail::cpu_floats(z, "bias_activation_forward");
+  float* out = detail::cpu_floats(y, "bias_activation_forward");
+  const std::int64_t rows = z.size(0);
+  const std::int64_t features = z.size(1);
+  with_function(activation, [&](auto f) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* pre_row = pre + r * features;
+      float* out_row = out + r * features;
+      for (std::int64_t c = 0; c < features; ++c) {
+        const float v = pre_row[c] + b[c];
+        pre_row[c] = v;
+        out_row[c] = f(v);
       }
-      break;
     }
-    case Activation::tanh:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
-      break;
-  }
+  });
 }
 
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,

@@ -9,6 +9,21 @@ Tensor ActivationLayer::forward(const Tensor& input) {
   return output_;
 }
 
+Tensor ActivationLayer::forward_after(Linear& linear, const Tensor& input) {
+  Tensor pre_activation = linear.forward_without_bias(input);
+  output_ = output_buffer_.get(pre_activation.shape(), pre_activation.device());
+  if (linear.bias() != nullptr) {
+    const std::int64_t rows = pre_activation.numel() / linear.out_features();
+    Tensor z = pre_activation.reshape({rows, linear.out_features()});
+    Tensor y = output_.reshape({rows, linear.out_features()});
+    kernels::bias_activation_forward(activation_, linear.bias()->value, z, y);
+  } else {
+    kernels::activation_forward(activation_, pre_activation, output_);
+  }
+  input_ = pre_activation;
+  return output_;
+}
+
 Tensor ActivationLayer::backward(const Tensor& grad_output) {
   DDP_CHECK(output_.defined() && grad_output.shape() == output_.shape(),
             kernels::to_string(activation_)

@@ -33,6 +33,14 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, Generator& g
 }
 
 Tensor Linear::forward(const Tensor& input) {
+  return multiply(input, true);
+}
+
+Tensor Linear::forward_without_bias(const Tensor& input) {
+  return multiply(input, false);
+}
+
+Tensor Linear::multiply(const Tensor& input, bool add_bias) {
   DDP_CHECK(input.ndim() >= 1 && input.shape().back() == in_features_,
             "Linear(" << in_features_ << ", " << out_features_ << ") got input "
                       << to_string(input.shape()) << "; the last dimension must be "
@@ -43,7 +51,7 @@ Tensor Linear::forward(const Tensor& input) {
   out_shape.back() = out_features_;
   Tensor output = output_.get({rows, out_features_}, weight_->value.device());
   float beta = 0.0f;
-  if (bias_ != nullptr) {
+  if (add_bias && bias_ != nullptr) {
     kernels::broadcast_rows(bias_->value, output);
     beta = 1.0f;
   }

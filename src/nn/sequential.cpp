@@ -2,6 +2,9 @@
 
 #include <string>
 
+#include "ddp/nn/activation.hpp"
+#include "ddp/nn/linear.hpp"
+
 namespace ddp::nn {
 
 void Sequential::append(std::unique_ptr<Module> module) {
@@ -9,12 +12,24 @@ void Sequential::append(std::unique_ptr<Module> module) {
   register_module(std::to_string(layers_.size()), *module);
   if (layers_.empty()) module->set_input_grad_needed(input_grad_needed());
   module->train(is_training());
+  if (!layers_.empty()) {
+    fused_with_next_.back() = dynamic_cast<Linear*>(layers_.back().get()) != nullptr &&
+                              dynamic_cast<ActivationLayer*>(module.get()) != nullptr;
+  }
   layers_.push_back(std::move(module));
+  fused_with_next_.push_back(false);
 }
 
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (auto& layer : layers_) x = layer->forward(x);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (fused_with_next_[i]) {
+      auto& linear = static_cast<Linear&>(*layers_[i]);
+      x = static_cast<ActivationLayer&>(*layers_[++i]).forward_after(linear, x);
+    } else {
+      x = layers_[i]->forward(x);
+    }
+  }
   return x;
 }
 

@@ -98,6 +98,20 @@ TEST_P(CudaActivation, ForwardAndBackwardMatch) {
   Tensor in_place = x.to(kGpu);
   kernels::activation_forward(activation, in_place, in_place);
   expect_equal(in_place, gpu_y);
+  // With a bias in the same pass, as a fused Linear and activation run.
+  const Tensor bias = random_tensor({shape[1]}, 6);
+  Tensor z = x.clone();
+  Tensor fused = Tensor::empty(shape);
+  kernels::bias_activation_forward(activation, bias, z, fused);
+  Tensor gpu_z = x.to(kGpu);
+  Tensor gpu_fused = Tensor::empty(shape, DType::float32, kGpu);
+  kernels::bias_activation_forward(activation, bias.to(kGpu), gpu_z, gpu_fused);
+  expect_equal(gpu_z, z);
+  if (activation == Activation::relu) {
+    expect_equal(gpu_fused, fused);
+  } else {
+    expect_close(gpu_fused, fused, kUlpsRel, kUlpsAbs);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(All, CudaActivation,

@@ -3,6 +3,7 @@
 
 #include "ddp/kernels/activation.hpp"
 #include "ddp/nn/buffer.hpp"
+#include "ddp/nn/linear.hpp"
 #include "ddp/nn/module.hpp"
 
 namespace ddp::nn {
@@ -13,6 +14,10 @@ class ActivationLayer : public Module {
   explicit ActivationLayer(kernels::Activation activation) : activation_(activation) {}
 
   Tensor forward(const Tensor& input) override;
+  // forward(linear.forward(input)) with linear's bias added in this layer's pass over the output
+  // (kernels::bias_activation_forward) instead of a pass of its own; both backwards as after
+  // forward.
+  Tensor forward_after(Linear& linear, const Tensor& input);
   Tensor backward(const Tensor& grad_output) override;
 
  private:

@@ -18,6 +18,9 @@ class Linear : public Module {
 
   // input [..., in] (any leading dimensions, 0 rows included) -> [..., out].
   Tensor forward(const Tensor& input) override;
+  // x W^T alone, for a caller that adds the bias in a pass of its own (Sequential fuses it with
+  // the activation after this layer); backward is the same as after forward.
+  Tensor forward_without_bias(const Tensor& input);
   // grad bias += column sums of dy, grad weight += dy^T x, then dx = dy W.
   Tensor backward(const Tensor& grad_output) override;
 
@@ -27,6 +30,8 @@ class Linear : public Module {
   Parameter* bias() { return bias_; }  // null without a bias
 
  private:
+  Tensor multiply(const Tensor& input, bool add_bias);
+
   std::int64_t in_features_;
   std::int64_t out_features_;
   Parameter* weight_;

@@ -7,26 +7,68 @@
 
 namespace ddp::kernels::cuda {
 
+namespace {
+
+// The activations as functions of one value, for the plain and the fused forward.
+struct Relu {
+  // `< 0 ? 0 : v` rather than max, so that a NaN passes through as it does in PyTorch.
+  __device__ float operator()(float v) const { return v < 0.0f ? 0.0f : v; }
+};
+struct Gelu {
+  __device__ float operator()(float v) const {
+    const float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
+    return v * 0.5f * (1.0f + erff(v * inv_sqrt2));
+  }
+};
+struct Tanh {
+  __device__ float operator()(float v) const { return tanhf(v); }
+};
+
+template <typename F>
+void apply(const Device& device, std::int64_t n, const float* in, float* out, F f) {
+  for_each_index(device, n, [=] __device__(std::int64_t i) { out[i] = f(in[i]); });
+}
+
+template <typename F>
+void apply_with_bias(const Device& device, std::int64_t n, std::int64_t features, const float* b,
+                     float* pre, float* out, F f) {
+  for_each_index(device, n, [=] __device__(std::int64_t i) {
+    const float v = pre[i] + b[i % features];
+    pre[i] = v;
+    out[i] = f(v);
+  });
+}
+
+}  // namespace
+
 void activation_forward(Activation activation, const Tensor& x, Tensor& y) {
   const Device device = y.device();
   const float* in = detail::data_on<float>(x, device, "activation_forward");
   float* out = detail::data_on<float>(y, device, "activation_forward");
   switch (activation) {
     case Activation::relu:
-      // `< 0 ? 0 : v` rather than max, so that a NaN passes through as it does in PyTorch.
-      for_each_index(device, y.numel(),
-                     [=] __device__(std::int64_t i) { out[i] = in[i] < 0.0f ? 0.0f : in[i]; });
-      break;
-    case Activation::gelu: {
-      const float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
-      for_each_index(device, y.numel(), [=] __device__(std::int64_t i) {
-        out[i] = in[i] * 0.5f * (1.0f + erff(in[i] * inv_sqrt2));
-      });
-      break;
-    }
+      return apply(device, y.numel(), in, out, Relu{});
+    case Activation::gelu:
+      return apply(device, y.numel(), in, out, Gelu{});
     case Activation::tanh:
-      for_each_index(device, y.numel(), [=] __device__(std::int64_t i) { out[i] = tanhf(in[i]); });
-      break;
+      return apply(device, y.numel(), in, out, Tanh{});
+  }
+}
+
+void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& z, Tensor& y) {
+  const Device device = y.device();
+  const float* b = detail::data_on<float>(bias, device, "bias_activation_forward");
+  float* pre = detail::data_on<float>(z, device, "bias_activation_forward");
+  float* out = detail::data_on<float>(y, device, "bias_activation_forward");
+  const std::int64_t n = y.numel();
+  const std::int64_t features = bias.numel();
+  switch (activation) {
+    case Activation::relu:
+      return apply_with_bias(device, n, features, b, pre, out, Relu{});
+    case Activation::gelu:
+      return apply_with_bias(device, n, features, b, pre, out, Gelu{});
+    case Activation::tanh:
+      return apply_with_bias(device, n, features, b, pre, out, Tanh{});
   }
 }
 

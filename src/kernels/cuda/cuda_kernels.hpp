@@ -25,6 +25,7 @@ void broadcast_rows(const Tensor& bias, Tensor& y);
 void sum_rows(const Tensor& dy, Tensor& grad_bias, bool accumulate);
 
 void activation_forward(Activation activation, const Tensor& x, Tensor& y);
+void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& z, Tensor& y);
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
                          Tensor& dx);
 

@@ -116,6 +116,10 @@ void activation_forward(Activation, const Tensor&, Tensor& y) {
   not_built("activation_forward", y);
 }
 
+void bias_activation_forward(Activation, const Tensor&, Tensor&, Tensor& y) {
+  not_built("bias_activation_forward", y);
+}
+
 void activation_backward(Activation, const Tensor&, const Tensor&, const Tensor&, Tensor& dx) {
   not_built("activation_backward", dx);
 }

@@ -34,6 +34,25 @@ TEST(Activation, ReluBackwardPassesGradientWhereTheOutputIsPositiveInPlace) {
   EXPECT_EQ(dy.to_vector<float>(), (std::vector<float>{0, 6, 0, 8}));
 }
 
+TEST(Activation, BiasActivationForwardIsBiasThenActivationInOnePass) {
+  const Tensor bias = Tensor::from_vector<float>({0.25f, -1.5f, 3.0f}, {3});
+  const Tensor z0 = Tensor::from_vector<float>({-2.0f, 0.5f, -3.5f, 1.0f, 1.5f, 0.0f}, {2, 3});
+  for (Activation activation : {Activation::relu, Activation::gelu, Activation::tanh}) {
+    std::vector<float> expected_z = z0.to_vector<float>();
+    for (std::size_t i = 0; i < expected_z.size(); ++i) expected_z[i] += bias.data<float>()[i % 3];
+    Tensor expected_y = Tensor::empty({2, 3});
+    activation_forward(activation, Tensor::from_vector(expected_z, {2, 3}), expected_y);
+    Tensor z = Tensor::from_vector(z0.to_vector<float>(), {2, 3});
+    Tensor y = Tensor::empty({2, 3});
+    bias_activation_forward(activation, bias, z, y);
+    EXPECT_EQ(z.to_vector<float>(), expected_z) << to_string(activation);
+    EXPECT_EQ(y.to_vector<float>(), expected_y.to_vector<float>()) << to_string(activation);
+  }
+  Tensor z = Tensor::zeros({2, 3});
+  Tensor y = Tensor::empty({2, 3});
+  EXPECT_THROW(bias_activation_forward(Activation::relu, Tensor::zeros({2}), z, y), Error);
+}
+
 TEST(Bias, BroadcastAndColumnSums) {
   Tensor bias = Tensor::from_vector<float>({1, 2, 3}, {3});
   Tensor y = Tensor::empty({2, 3});

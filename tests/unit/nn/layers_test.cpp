@@ -7,6 +7,7 @@
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/sequential.hpp"
+#include "ddp/nn/to_device.hpp"
 #include "gradcheck.hpp"
 
 namespace ddp::nn {
@@ -187,6 +188,18 @@ TEST(Embedding, LooksUpRowsAndAddsGradientsOfRepeatedIndices) {
   EXPECT_EQ(embedding.forward(Tensor::empty({0}, DType::int64)).shape(), (Shape{0, 3}));
 }
 
+TEST(ToDevice, PassesATensorAlreadyThereAndItsGradientThrough) {
+  ToDevice to_cpu(Device::cpu());
+  EXPECT_THROW(to_cpu.backward(Tensor::zeros({2})), Error);  // no forward yet
+  Generator generator(17);
+  const Tensor x = random_tensor({2, 3}, generator);
+  EXPECT_EQ(to_cpu.forward(x).data_ptr(), x.data_ptr());
+  const Tensor dy = random_tensor({2, 3}, generator);
+  EXPECT_EQ(to_cpu.backward(dy).data_ptr(), dy.data_ptr());
+  to_cpu.set_input_grad_needed(false);
+  EXPECT_FALSE(to_cpu.backward(dy).defined());
+}
+
 std::unique_ptr<Sequential> make_mlp(Generator& generator) {
   auto model = std::make_unique<Sequential>();
   model->emplace<Linear>(4, 6, generator);
@@ -202,6 +215,36 @@ TEST(Sequential, GradientsMatchFiniteDifferences) {
   auto mlp = make_mlp(generator);
   Sequential& model = *mlp;
   expect_module_gradients(model, random_tensor({3, 4}, generator));
+}
+
+TEST(Sequential, LinearAndActivationRunFusedAsTheyDoOneByOne) {
+  Generator generator(16);
+  auto mlp = make_mlp(generator);
+  Sequential& model = *mlp;
+  const Tensor x = random_tensor({3, 4}, generator);
+  const Tensor dy = random_tensor({3, 3}, generator);
+  model.zero_grad();
+  const std::vector<float> fused = model.forward(x).to_vector<float>();
+  const std::vector<float> fused_dx = model.backward(dy).to_vector<float>();
+  std::vector<std::vector<float>> fused_grads;
+  for (Parameter* param : model.parameters()) fused_grads.push_back(param->grad.to_vector<float>());
+
+  model.zero_grad();
+  Tensor h = x;
+  for (std::size_t i = 0; i < model.size(); ++i) h = model[i].forward(h);
+  Tensor g = dy;
+  for (std::size_t i = model.size(); i-- > 0;) g = model[i].backward(g);
+  // The bias is added after the GEMM's sum instead of before it: the same to float rounding.
+  auto expect_near = [](const std::vector<float>& a, const std::vector<float>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6f) << i;
+  };
+  expect_near(fused, h.to_vector<float>());
+  expect_near(fused_dx, g.to_vector<float>());
+  std::vector<Parameter*> params = model.parameters();
+  for (std::size_t p = 0; p < params.size(); ++p) {
+    expect_near(fused_grads[p], params[p]->grad.to_vector<float>());
+  }
 }
 
 TEST(Sequential, ParametersAreNamedAndOrderedLikePyTorch) {
