@@ -4,9 +4,12 @@
 #include <vector>
 
 #include "compare.hpp"
+#include "ddp/nn/activation.hpp"
 #include "ddp/nn/embedding.hpp"
+#include "ddp/nn/linear.hpp"
 #include "ddp/nn/loss.hpp"
 #include "ddp/nn/mlp.hpp"
+#include "ddp/nn/to_device.hpp"
 #include "ddp/optim/adamw.hpp"
 #include "ddp/optim/clip.hpp"
 #include "ddp/optim/sgd.hpp"
@@ -127,6 +130,54 @@ TEST_F(GpuTest, EmbeddingLooksUpAndAccumulatesOnTheGpu) {
   cpu.backward(grad);
   gpu.backward(grad.to(kGpu));
   gpu_test::expect_close(gpu.weight().grad, cpu.weight().grad, 1e-6, 1e-6);
+}
+
+// The tutorial's "part of the model on CPU and part on the GPU": an embedding on the host feeds
+// a Linear on the GPU through ToDevice; three SGD steps equal the same model all on the CPU.
+std::unique_ptr<nn::Sequential> split_model(const Device& head) {
+  Generator generator(21);
+  auto model = std::make_unique<nn::Sequential>();
+  model->emplace<nn::Embedding>(50, 12, generator);
+  model->emplace<nn::ToDevice>(head);
+  model->emplace<nn::Linear>(12, 4, generator);
+  model->emplace<nn::ReLU>();
+  model->emplace<nn::Linear>(4, 3, generator);
+  model->set_input_grad_needed(false);
+  for (std::size_t i = 2; i < model->size(); ++i) (*model)[i].to(head);
+  return model;
+}
+
+TEST_F(GpuTest, PartOfTheModelOnTheCpuAndPartOnTheGpuTrainsAsOnTheCpu) {
+  auto cpu = split_model(Device::cpu());
+  auto split = split_model(kGpu);
+  optim::Sgd cpu_sgd(cpu->parameters(), {.lr = 0.1, .momentum = 0.9});
+  optim::Sgd split_sgd(split->parameters(), {.lr = 0.1, .momentum = 0.9});
+  nn::MSELoss cpu_loss;
+  nn::MSELoss split_loss;
+  for (int step = 0; step < 3; ++step) {
+    const auto seed = static_cast<std::uint64_t>(step);
+    Generator draw(400 + seed);
+    std::vector<std::int64_t> ids(16);
+    for (auto& id : ids) id = static_cast<std::int64_t>(draw.uniform_int(50));
+    const Tensor indices = Tensor::from_vector(ids, {16});
+    const Tensor target = gpu_test::random_tensor({16, 3}, 500 + seed);
+    for (auto* run : {cpu.get(), split.get()}) run->zero_grad();
+    cpu_loss.forward(cpu->forward(indices), target);
+    cpu->backward(cpu_loss.backward());
+    const Tensor out = split->forward(indices);
+    EXPECT_EQ(out.device(), kGpu);
+    split_loss.forward(out, target.to(kGpu));
+    split->backward(split_loss.backward());
+    cpu_sgd.step();
+    split_sgd.step();
+  }
+  const auto cpu_params = cpu->parameters();
+  const auto split_params = split->parameters();
+  EXPECT_TRUE(split_params.front()->value.device().is_cpu());  // the embedding stayed on the host
+  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+    SCOPED_TRACE(cpu_params[i]->name);
+    gpu_test::expect_close(split_params[i]->value, cpu_params[i]->value, kRel, kAbs);
+  }
 }
 
 TEST_F(GpuTest, ALayerGivenAnInputOnAnotherDeviceNamesBoth) {

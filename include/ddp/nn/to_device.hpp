@@ -1,0 +1,28 @@
+// ToDevice: a layer that moves activations to another device and their gradients back, so that
+// parts of one model live on different devices (x.to(device) inside a PyTorch forward, as in its
+// multi-GPU tutorial: an embedding on the CPU feeding layers on a GPU).
+#pragma once
+
+#include <optional>
+
+#include "ddp/nn/module.hpp"
+
+namespace ddp::nn {
+
+class ToDevice : public Module {
+ public:
+  explicit ToDevice(Device device) : device_(device) {}
+
+  // The input on device (the input itself when it is there already).
+  Tensor forward(const Tensor& input) override;
+  // The gradient on the device the forward's input came from.
+  Tensor backward(const Tensor& grad_output) override;
+
+  const Device& device() const { return device_; }
+
+ private:
+  Device device_;
+  std::optional<Device> input_device_;  // of the last forward
+};
+
+}  // namespace ddp::nn
