@@ -60,10 +60,13 @@ def worker(args):
     dist.destroy_process_group()
 
 
-def mpirun(ranks, command):
-    """Runs COMMAND under launch/ddp-mpirun (the same binding for both sides); stdout."""
+def mpirun(ranks, threads, command):
+    """Runs COMMAND under launch/ddp-mpirun, each rank bound to `threads` cores (the same binding
+    for both sides, also at one rank, where the wrapper would otherwise hand out every core);
+    stdout."""
     result = subprocess.run([os.path.join(ROOT, "launch", "ddp-mpirun"), "-n", str(ranks)]
-                            + command, capture_output=True, text=True, check=False)
+                            + command, capture_output=True, text=True, check=False,
+                            env=dict(os.environ, DDP_THREADS=str(threads)))
     if result.returncode != 0:
         sys.exit(f"compare_pytorch: {' '.join(command[:2])} at {ranks} ranks failed "
                  f"(exit {result.returncode}):\n{result.stderr[-2000:]}")
@@ -71,7 +74,7 @@ def mpirun(ranks, command):
 
 
 def run_pytorch(ranks, widths, batch, steps, threads):
-    out = mpirun(ranks, [sys.executable, os.path.abspath(__file__), "--worker",
+    out = mpirun(ranks, threads, [sys.executable, os.path.abspath(__file__), "--worker",
                          "--widths", widths, "--batch", str(batch), "--steps", str(steps),
                          "--threads", str(threads), "--port", str(free_port())])
     return json.loads(out.strip().splitlines()[-1])["samples_per_s"]
@@ -81,7 +84,7 @@ def run_ddp(ddp_train, ranks, widths, batch, steps, threads):
     with tempfile.TemporaryDirectory() as folder:
         metrics = os.path.join(folder, "metrics.jsonl")
         samples = (steps + WARMUP_STEPS) * batch * ranks  # one epoch, every step a new batch
-        mpirun(ranks, [ddp_train, "--threads", str(threads)]
+        mpirun(ranks, threads, [ddp_train, "--threads", str(threads)]
                + ddp_train_args(widths, samples, batch * ranks, 1, steps, metrics))
         return read_summary(metrics)["samples_per_s"]
 
