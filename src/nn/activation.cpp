@@ -10,16 +10,13 @@ Tensor ActivationLayer::forward(const Tensor& input) {
 }
 
 Tensor ActivationLayer::forward_after(Linear& linear, const Tensor& input) {
+  DDP_CHECK(linear.bias() != nullptr, "forward_after needs a Linear with a bias to add");
   Tensor pre_activation = linear.forward_without_bias(input);
   output_ = output_buffer_.get(pre_activation.shape(), pre_activation.device());
-  if (linear.bias() != nullptr) {
-    const std::int64_t rows = pre_activation.numel() / linear.out_features();
-    Tensor z = pre_activation.reshape({rows, linear.out_features()});
-    Tensor y = output_.reshape({rows, linear.out_features()});
-    kernels::bias_activation_forward(activation_, linear.bias()->value, z, y);
-  } else {
-    kernels::activation_forward(activation_, pre_activation, output_);
-  }
+  const std::int64_t rows = pre_activation.numel() / linear.out_features();
+  Tensor z = pre_activation.reshape({rows, linear.out_features()});
+  Tensor y = output_.reshape({rows, linear.out_features()});
+  kernels::bias_activation_forward(activation_, linear.bias()->value, z, y);
   input_ = pre_activation;
   return output_;
 }

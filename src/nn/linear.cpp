@@ -33,14 +33,14 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, Generator& g
 }
 
 Tensor Linear::forward(const Tensor& input) {
-  return multiply(input, true);
+  return affine(input, true);
 }
 
 Tensor Linear::forward_without_bias(const Tensor& input) {
-  return multiply(input, false);
+  return affine(input, false);
 }
 
-Tensor Linear::multiply(const Tensor& input, bool add_bias) {
+Tensor Linear::affine(const Tensor& input, bool add_bias) {
   DDP_CHECK(input.ndim() >= 1 && input.shape().back() == in_features_,
             "Linear(" << in_features_ << ", " << out_features_ << ") got input "
                       << to_string(input.shape()) << "; the last dimension must be "

@@ -13,7 +13,8 @@ void Sequential::append(std::unique_ptr<Module> module) {
   if (layers_.empty()) module->set_input_grad_needed(input_grad_needed());
   module->train(is_training());
   if (!layers_.empty()) {
-    fused_with_next_.back() = dynamic_cast<Linear*>(layers_.back().get()) != nullptr &&
+    auto* linear = dynamic_cast<Linear*>(layers_.back().get());
+    fused_with_next_.back() = linear != nullptr && linear->bias() != nullptr &&
                               dynamic_cast<ActivationLayer*>(module.get()) != nullptr;
   }
   layers_.push_back(std::move(module));

@@ -14,9 +14,9 @@ class ActivationLayer : public Module {
   explicit ActivationLayer(kernels::Activation activation) : activation_(activation) {}
 
   Tensor forward(const Tensor& input) override;
-  // forward(linear.forward(input)) with linear's bias added in this layer's pass over the output
-  // (kernels::bias_activation_forward) instead of a pass of its own; both backwards as after
-  // forward.
+  // forward(linear.forward(input)) for a linear with a bias, that bias added in this layer's pass
+  // over the output (kernels::bias_activation_forward) instead of a pass of its own; both backwards
+  // as after forward.
   Tensor forward_after(Linear& linear, const Tensor& input);
   Tensor backward(const Tensor& grad_output) override;
 

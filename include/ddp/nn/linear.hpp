@@ -30,7 +30,7 @@ class Linear : public Module {
   Parameter* bias() { return bias_; }  // null without a bias
 
  private:
-  Tensor multiply(const Tensor& input, bool add_bias);
+  Tensor affine(const Tensor& input, bool add_bias);
 
   std::int64_t in_features_;
   std::int64_t out_features_;

@@ -24,8 +24,8 @@ class Sequential : public Module {
   }
   void append(std::unique_ptr<Module> module);
 
-  // A Linear followed by an activation runs as one step: the activation's pass adds the bias
-  // (ActivationLayer::forward_after), which saves the Linear its own pass over the output.
+  // A Linear with a bias followed by an activation runs as one step: the activation's pass adds the
+  // bias (ActivationLayer::forward_after), which saves the Linear its own pass over the output.
   Tensor forward(const Tensor& input) override;
   // Runs the children's backward last to first; each reports its own parameters' gradients.
   Tensor backward(const Tensor& grad_output) override;
@@ -37,7 +37,7 @@ class Sequential : public Module {
 
  private:
   std::vector<std::unique_ptr<Module>> layers_;
-  std::vector<bool> fused_with_next_;  // per layer: a Linear whose next layer is an activation
+  std::vector<bool> fused_with_next_;  // per layer: a biased Linear before an activation
 };
 
 }  // namespace ddp::nn

@@ -18,8 +18,6 @@ class ToDevice : public Module {
   // The gradient on the device the forward's input came from.
   Tensor backward(const Tensor& grad_output) override;
 
-  const Device& device() const { return device_; }
-
  private:
   Device device_;
   std::optional<Device> input_device_;  // of the last forward
