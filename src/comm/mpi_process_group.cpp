@@ -11,7 +11,7 @@
 #include "collective_checks.hpp"
 #include "ddp/core/env.hpp"
 #include "mpi_types.hpp"
-#include "shared_all_reduce.hpp"
+#include "shared_collectives.hpp"
 
 namespace ddp::comm {
 namespace {
@@ -183,7 +183,7 @@ WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp 
   check_mpi_reduction(input.dtype(), op);
   CollectiveInfo info{"all_reduce", 0, input.dtype(), input.numel(), -1, static_cast<int>(op)};
   if (auto buffers = shared_buffers_of(output); buffers && input.data_ptr() == output.data_ptr() &&
-                                                shared_all_reduce_supports(output.dtype(), op)) {
+                                                shared_reduction_supports(output.dtype(), op)) {
     std::int64_t offset =
         static_cast<char*>(output.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
     return enqueue(info, [this, buffers, output, offset, op] {
@@ -220,6 +220,14 @@ WorkPtr MpiProcessGroup::all_gather_async(Tensor input, Tensor output) {
   int count = mpi_count(input.numel(), "all_gather");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"all_gather", 0, input.dtype(), input.numel(), -1, -1};
+  if (auto buffers = shared_buffers_of(output);
+      buffers && input.data_ptr() == element(output, std::int64_t{rank_} * input.numel())) {
+    std::int64_t offset =
+        static_cast<char*>(output.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
+    return enqueue(info, [this, buffers, output, offset] {
+      shared_all_gather(*buffers, ++shared_sequence_, offset, output.numel(), output.dtype());
+    });
+  }
   return enqueue(info, input, output, {}, [this, count, type](const Tensor& in, const Tensor& out) {
     bool in_place = in.data_ptr() == element(out, std::int64_t{rank_} * count);
     const void* send = in_place ? MPI_IN_PLACE : in.data_ptr();
@@ -290,12 +298,30 @@ WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, Reduc
   int count = mpi_count(output.numel(), "reduce_scatter");
   CollectiveInfo info{"reduce_scatter", 0,  output.dtype(),
                       output.numel(),   -1, static_cast<int>(op)};
-  return enqueue(info, input, output, {}, [this, op, count](const Tensor& in, const Tensor& out) {
-    check_mpi(MPI_Reduce_scatter_block(in.data_ptr(), out.data_ptr(), count,
-                                       mpi_datatype(out.dtype()), mpi_op(op, out.dtype()), comm_),
-              "MPI_Reduce_scatter_block");
-    if (op == ReduceOp::avg) divide_by(out, size_);
-  });
+  const bool in_place = output.data_ptr() == element(input, std::int64_t{rank_} * count);
+  if (auto buffers = shared_buffers_of(input);
+      buffers && in_place && shared_reduction_supports(output.dtype(), op)) {
+    std::int64_t offset =
+        static_cast<char*>(input.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
+    return enqueue(info, [this, buffers, input, output, offset, op] {
+      shared_reduce_scatter(*buffers, ++shared_sequence_, offset, input.numel(), output.dtype(),
+                            op);
+    });
+  }
+  return enqueue(
+      info, input, output, {}, [this, op, count, in_place](const Tensor& in, const Tensor& out) {
+        // In place, MPI takes the input from the receive buffer and leaves the result at its start.
+        check_mpi(
+            MPI_Reduce_scatter_block(in_place ? MPI_IN_PLACE : in.data_ptr(),
+                                     in_place ? in.data_ptr() : out.data_ptr(), count,
+                                     mpi_datatype(out.dtype()), mpi_op(op, out.dtype()), comm_),
+            "MPI_Reduce_scatter_block");
+        if (in_place && out.data_ptr() != in.data_ptr()) {
+          std::memmove(out.data_ptr(), in.data_ptr(),
+                       static_cast<std::size_t>(count) * dtype_size(out.dtype()));
+        }
+        if (op == ReduceOp::avg) divide_by(out, size_);
+      });
 }
 
 WorkPtr MpiProcessGroup::barrier_async() {

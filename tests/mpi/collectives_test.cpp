@@ -166,6 +166,19 @@ TEST(ReduceScatter, EachRankGetsTheSumOfItsBlock) {
   }
 }
 
+TEST(ReduceScatter, InPlaceOutputIsTheRanksBlockOfTheInput) {
+  const int n = world().size(), r = world().rank();
+  const std::int64_t block = 5;
+  Tensor input = filled<float>(block * n, r);
+  Tensor output = input.view(r * block, {block});
+  world().reduce_scatter(input, output, ReduceOp::sum);
+  for (std::int64_t i = 0; i < block; ++i) {
+    double expected = 0;
+    for (int k = 0; k < n; ++k) expected += contribution(k, r * block + i);
+    ASSERT_EQ(output.data<float>()[i], expected) << "element " << i;
+  }
+}
+
 TEST(Barrier, Completes) {
   world().barrier();
 }

@@ -42,6 +42,7 @@ class ProcessGroup {
   // Root's input cut into blocks of counts[r] elements; rank r receives block r in output.
   virtual WorkPtr scatterv_async(Tensor input, Tensor output, Counts counts, int root) = 0;
   // input holds size() blocks of output.numel() elements; rank r gets op over ranks of block r.
+  // In place when output is rank()'s block of input; input's other blocks are then undefined.
   virtual WorkPtr reduce_scatter_async(Tensor input, Tensor output, ReduceOp op) = 0;
   virtual WorkPtr barrier_async() = 0;
 
