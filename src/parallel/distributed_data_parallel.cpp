@@ -24,6 +24,7 @@ ReducerOptions reducer_options(const DdpOptions& options) {
   out.limits.bucket_cap_bytes = mib_to_bytes(options.bucket_cap_mb, "bucket_cap_mb");
   out.compression = options.grad_compression;
   out.find_unused_parameters = options.find_unused_parameters;
+  out.sharded = options.sharded_optimizer;
   return out;
 }
 

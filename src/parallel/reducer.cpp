@@ -24,6 +24,9 @@ Reducer::Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGrou
       options_(options),
       device_(params_.empty() ? Device::cpu() : params_.front()->value.device()) {
   DDP_CHECK(group_ != nullptr, "Reducer needs a process group");
+  DDP_CHECK_ARG(!options_.sharded || !options_.find_unused_parameters,
+                "a sharded optimizer step needs every parameter used: turn off "
+                "find_unused_parameters or the sharding");
   std::vector<std::int64_t> numels;
   for (const nn::Parameter* param : params_) {
     DDP_CHECK(param->value.dtype() == DType::float32 && param->value.device() == device_,
@@ -43,11 +46,12 @@ Reducer::Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGrou
   buckets_.resize(plan_.buckets.size());
   for (std::size_t b = 0; b < plan_.buckets.size(); ++b) {
     BucketState& state = buckets_[b];
+    const std::int64_t numel = flat_numel(plan_.buckets[b].numel);
     if (options_.compression == GradCompression::bf16) {
-      state.flat = Tensor::zeros({plan_.buckets[b].numel}, DType::float32, device_);
-      state.wire = reduced_buffer(plan_.buckets[b].numel, DType::bfloat16);
+      state.flat = Tensor::zeros({numel}, DType::float32, device_);
+      state.wire = reduced_buffer(numel, DType::bfloat16);
     } else {
-      state.flat = reduced_buffer(plan_.buckets[b].numel, DType::float32);
+      state.flat = reduced_buffer(numel, DType::float32);
     }
     for (const BucketEntry& entry : plan_.buckets[b].entries) {
       nn::Parameter& param = *params_[entry.parameter];
@@ -89,12 +93,29 @@ void Reducer::launch(std::size_t bucket) {
   // A sum over one rank is the gradient itself: nothing to send, not even to the group's thread.
   if (group_->size() == 1) return;
   BucketState& state = buckets_[bucket];
-  if (options_.compression == GradCompression::bf16) {
-    kernels::to_bfloat16(state.flat, state.wire);
-    state.work = group_->all_reduce_async(state.wire, ReduceOp::sum);
+  Tensor& reduced = options_.compression == GradCompression::bf16 ? state.wire : state.flat;
+  if (options_.compression == GradCompression::bf16) kernels::to_bfloat16(state.flat, state.wire);
+  if (options_.sharded) {
+    const Shard mine = shard(bucket);
+    state.work = group_->reduce_scatter_async(reduced, reduced.view(mine.offset, {mine.numel}),
+                                              ReduceOp::sum);
   } else {
-    state.work = group_->all_reduce_async(state.flat, ReduceOp::sum);
+    state.work = group_->all_reduce_async(reduced, ReduceOp::sum);
   }
+}
+
+std::int64_t Reducer::flat_numel(std::int64_t numel) const {
+  if (!options_.sharded) return numel;
+  // Whole blocks, each starting on a 64-byte line so that no two owners write one line.
+  const std::int64_t unit = std::int64_t{group_->size()} * 16;
+  return (numel + unit - 1) / unit * unit;
+}
+
+Reducer::Shard Reducer::shard(std::size_t bucket) const {
+  const std::int64_t numel = buckets_[bucket].flat.numel();
+  if (!options_.sharded) return {0, numel};
+  const std::int64_t block = numel / group_->size();
+  return {block * group_->rank(), block};
 }
 
 void Reducer::finish() {
@@ -120,12 +141,16 @@ void Reducer::finish() {
   }
   // Newest first: buckets complete in launch order, so this thread sleeps (and is woken) once
   // instead of once per bucket, which matters when it shares a core with the communication thread.
-  for (auto state = buckets_.rbegin(); state != buckets_.rend(); ++state) {
-    if (!state->work) continue;  // world size 1
-    state->work->wait();
-    state->work.reset();
-    if (options_.compression == GradCompression::bf16)
-      kernels::from_bfloat16(state->wire, state->flat);
+  for (std::size_t b = buckets_.size(); b-- > 0;) {
+    BucketState& state = buckets_[b];
+    if (!state.work) continue;  // world size 1
+    state.work->wait();
+    state.work.reset();
+    if (options_.compression == GradCompression::bf16) {
+      const Shard mine = shard(b);
+      Tensor summed = state.flat.view(mine.offset, {mine.numel});
+      kernels::from_bfloat16(state.wire.view(mine.offset, {mine.numel}), summed);
+    }
   }
   if (usage_work) {
     usage_work->wait();

@@ -11,5 +11,7 @@ namespace ddp::optim {
 // norm of all gradients together (parameters without a gradient count as 0). Returns norm, before
 // clipping. Under DDP call it after the all-reduce, so every rank clips the same global gradient.
 double clip_grad_norm(const std::vector<nn::Parameter*>& params, double max_norm);
+// The scaling step of clip_grad_norm, for a norm found elsewhere (over the shards of all ranks).
+void scale_to_max_norm(std::vector<Tensor>& grads, double norm, double max_norm);
 
 }  // namespace ddp::optim

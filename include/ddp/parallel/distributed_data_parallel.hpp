@@ -37,6 +37,9 @@ struct DdpOptions {
   // See ReducerOptions: one extra small all-reduce per step, so that a parameter no rank used is
   // skipped by the optimizer instead of getting a zero gradient.
   bool find_unused_parameters = false;
+  // For a ShardedOptimizer: buckets are reduce-scattered, each rank receiving the sum of its block
+  // of every bucket, instead of all-reduced (see ReducerOptions::sharded).
+  bool sharded_optimizer = false;
 };
 
 class DistributedDataParallel {

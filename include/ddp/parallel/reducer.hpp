@@ -32,6 +32,11 @@ struct ReducerOptions {
   // single process would. Without it such a parameter gets a zero gradient (weight decay and
   // momentum still move it). Either way an unused parameter counts as zero and never hangs.
   bool find_unused_parameters = false;
+  // Reduce-scatter instead of all-reduce: after finish() each rank holds the sum of only its own
+  // block of each bucket (shard()), for an optimizer that updates just that block and all-gathers
+  // the parameters (ShardedOptimizer). Buckets are padded with zeros to whole blocks. Needs every
+  // parameter used (find_unused_parameters off).
+  bool sharded = false;
 };
 
 class Reducer {
@@ -52,7 +57,8 @@ class Reducer {
   void grad_ready(std::size_t index);
   // Launches the buckets backward did not complete (a parameter without a gradient counts as
   // zero), waits for every bucket and marks the gradients present: they now hold the sums over
-  // all ranks. Every rank must call it once per synchronised step, before the optimizer step.
+  // all ranks (sharded: only this rank's shard of each bucket does). Every rank must call it once
+  // per synchronised step, before the optimizer step.
   void finish();
 
   // While false, grad_ready does nothing and finish() returns at once: gradients accumulate
@@ -64,6 +70,14 @@ class Reducer {
   // The flat float32 buffers the gradients are views of, in plan order. After finish() each element
   // is a gradient summed over the ranks, or zero for a parameter that had none.
   std::vector<Tensor> gradient_buckets() const;
+  // The elements of bucket b's flat buffer that this rank receives summed: all of them, or when
+  // sharded its block (the flat's length / world size, at rank x that).
+  struct Shard {
+    std::int64_t offset = 0;
+    std::int64_t numel = 0;
+  };
+  Shard shard(std::size_t bucket) const;
+  bool sharded() const { return options_.sharded; }
   // Buckets handed to the process group so far this step: all of them once backward has reported
   // every gradient, which is what lets their all-reduces overlap the rest of backward.
   std::size_t buckets_launched() const { return next_launch_; }
@@ -81,6 +95,7 @@ class Reducer {
 
   void launch_complete_buckets();
   void launch(std::size_t bucket);
+  std::int64_t flat_numel(std::int64_t plan_numel) const;  // padded to whole blocks when sharded
   void wait_all_quietly();
   void start_next_step();
 

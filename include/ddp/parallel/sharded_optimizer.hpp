@@ -1,0 +1,55 @@
+// ShardedOptimizer: ZeRO stage 1 under DistributedDataParallel, as PyTorch's
+// ZeroRedundancyOptimizer. With DdpOptions::sharded_optimizer the Reducer reduce-scatters each
+// gradient bucket, so a rank holds the summed gradient of only its block of every bucket; this
+// optimizer keeps state for those blocks alone, updates them, and all-gathers the parameters.
+// Per rank the optimizer's memory traffic and state shrink by the world size, and each all-reduce
+// becomes a reduce-scatter plus an all-gather, the same bytes. The update rules are elementwise,
+// so the parameters come out bit for bit as an unsharded optimizer's.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "ddp/optim/optimizer.hpp"
+#include "ddp/parallel/distributed_data_parallel.hpp"
+
+namespace ddp::parallel {
+
+class ShardedOptimizer : public optim::Optimizer {
+ public:
+  // Builds the optimizer that updates the blocks, from their parameters (1-D, one per bucket).
+  using Factory =
+      std::function<std::unique_ptr<optim::Optimizer>(std::vector<nn::Parameter*> blocks)>;
+
+  // Collective. ddp must have been built with sharded_optimizer, on CPU parameters, and outlive
+  // this. The module's parameters become views of flat buffers laid out as the gradient buckets,
+  // in the memory that the ranks of a node share when the group has it (the all-gather is then
+  // one copy of each other rank's block).
+  ShardedOptimizer(DistributedDataParallel& ddp, const Factory& make_inner);
+
+  // Collective: updates this rank's blocks, then all-gathers every parameter.
+  void step() override;
+  // Collective: the whole state, per parameter and named as the unsharded optimizer names it, so
+  // a checkpoint resumes sharded or not, at any world size.
+  std::vector<optim::NamedTensor> state() const override;
+  // Takes such a whole state (from a checkpoint) and keeps this rank's blocks of it.
+  void load_state(const std::vector<optim::NamedTensor>& state) override;
+
+  // Collective: whether every summed gradient is finite (each rank checks its blocks).
+  bool gradients_finite() const;
+  // Collective: optim::clip_grad_norm over the gradients of all ranks' blocks; returns the norm.
+  double clip_grad_norm(double max_norm);
+
+ private:
+  double sum_over_ranks(double value) const;
+
+  ProcessGroup& group_;
+  const Reducer& reducer_;
+  std::vector<Tensor> flats_;          // per bucket: the parameters, laid out as its gradients
+  std::vector<nn::Parameter> blocks_;  // per bucket: this rank's block of parameters and grads
+  std::unique_ptr<optim::Optimizer> inner_;
+  Tensor scalar_;  // one float64 for sums over the ranks, where they are cheapest
+};
+
+}  // namespace ddp::parallel
