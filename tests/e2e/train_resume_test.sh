@@ -8,7 +8,10 @@
 #           after the same step and rank 0 writes a checkpoint; resumed from it, the run ends bit
 #           for bit with the uninterrupted parameters (another -np is the clean case's: summation
 #           order, which 60 steps at lr 0.1 can amplify past any fixed tolerance here)
-# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted
+#   sharded --shard-optimizer on ends bit for bit where off ends; its checkpoints (the whole
+#           optimizer state, gathered) resume sharded at the same -np bit for bit, and unsharded
+#           at -np 1 and sharded at -np 3 within float32 summation order
+# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted|sharded
 set -euo pipefail
 mpiexec=$1 train=$2 compare=$3 mode=$4
 work=$(mktemp -d)
@@ -40,6 +43,31 @@ if [ "$mode" = clean ]; then
   run 3 "${nodrop[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt2" --resume \
     --export-params "$work/resumed3.bin"
   "$compare" "$work/resumed3.bin" "$work/uninterrupted2.bin" 1e-5
+  echo "PASSED"
+  exit 0
+fi
+
+if [ "$mode" = sharded ]; then
+  common=(--model mlp:16,32,32,4 --data synthetic:2000 --batch-size 30 --optimizer adamw --lr 0.01
+          --weight-decay 0.01 --grad-clip 1 --epochs 3 --seed 7)
+  run 2 "${common[@]}" --max-steps 60 --shard-optimizer off --export-params "$work/off.bin"
+  run 2 "${common[@]}" --max-steps 60 --shard-optimizer on --export-params "$work/on.bin"
+  grep -q "optimizer sharded over the ranks" "$work/log" || { cat "$work/log"; exit 1; }
+  cmp "$work/off.bin" "$work/on.bin"
+  echo "sharded: bit for bit with unsharded"
+  run 2 "${common[@]}" --max-steps 30 --shard-optimizer on --checkpoint-dir "$work/ckpt"
+  cp -r "$work/ckpt" "$work/ckpt1"
+  cp -r "$work/ckpt" "$work/ckpt3"
+  run 2 "${common[@]}" --max-steps 60 --shard-optimizer on --checkpoint-dir "$work/ckpt" --resume \
+    --export-params "$work/resumed.bin"
+  cmp "$work/off.bin" "$work/resumed.bin"
+  echo "sharded checkpoint, resumed sharded at the same -np: bit for bit"
+  run 1 "${common[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt1" --resume \
+    --export-params "$work/resumed1.bin"
+  "$compare" "$work/resumed1.bin" "$work/off.bin" 1e-5
+  run 3 "${common[@]}" --max-steps 60 --shard-optimizer on --checkpoint-dir "$work/ckpt3" --resume \
+    --export-params "$work/resumed3.bin"
+  "$compare" "$work/resumed3.bin" "$work/off.bin" 1e-5
   echo "PASSED"
   exit 0
 fi

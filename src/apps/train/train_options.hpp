@@ -44,6 +44,10 @@ struct TrainOptions {
   int threads = 0;                        // compute threads per rank; 0: cores / ranks on this host
   double bucket_mb = 25.0;                // DDP bucket cap
   std::string grad_compression = "none";  // none or bf16
+  // ZeRO stage 1: each rank keeps optimizer state for, and updates, 1/N of the parameters, then
+  // all-gathers them (the same parameters, bit for bit). auto: on for CPU runs of several ranks
+  // with a model of at least 512 Ki parameters.
+  std::string shard_optimizer = "auto";  // auto, on or off
 
   // Parameters, checkpoints and output
   std::string init_params;    // raw float32 in nn.Sequential order, read before training

@@ -27,6 +27,7 @@
 #include "ddp/optim/lr_schedule.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
+#include "ddp/parallel/sharded_optimizer.hpp"
 #include "device_choice.hpp"
 #include "metrics_log.hpp"
 #include "progress.hpp"
@@ -39,6 +40,11 @@ using Clock = std::chrono::steady_clock;
 
 // Steps left out of the throughput figures: first touches of memory, thread start-up.
 constexpr std::int64_t kWarmupSteps = 5;
+
+// --shard-optimizer auto shards models from this size: below it, the all-gather and the
+// finiteness vote it adds to a step cost more than the optimizer work it saves (measured on
+// 2 ranks: 270 k parameters 7 % slower sharded, 670 k faster, 1.9 M 22 % faster).
+constexpr std::int64_t kShardFromParameters = std::int64_t{1} << 19;
 
 double milliseconds(Clock::duration duration) {
   return std::chrono::duration<double, std::milli>(duration).count();
@@ -143,7 +149,9 @@ class Run {
   std::unique_ptr<data::DataLoader> train_loader_;
   std::unique_ptr<data::DataLoader> val_loader_;
   std::optional<io::CheckpointDirectory> checkpoints_;
+  std::optional<parallel::DistributedDataParallel> ddp_;
   std::unique_ptr<optim::Optimizer> optimizer_;
+  parallel::ShardedOptimizer* sharded_ = nullptr;  // optimizer_, when it is sharded
   std::optional<optim::LrSchedule> schedule_;
   MetricsLog metrics_;
 
@@ -226,7 +234,28 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   // Before the optimizer, whose state follows the parameters, and DDP, whose buckets hold grads.
   model_->to(device_);
   if (!o_.checkpoint_dir.empty()) checkpoints_.emplace(o_.checkpoint_dir, o_.keep_checkpoints);
-  optimizer_ = make_optimizer(o_, params_);
+  const bool shard =
+      o_.shard_optimizer == "on" ||
+      (o_.shard_optimizer == "auto" && device_.is_cpu() && runtime.world_size() > 1 &&
+       model_->parameter_count() >= kShardFromParameters);
+  DDP_CHECK_ARG(!shard || device_.is_cpu(),
+                "--shard-optimizer on shards CPU parameters only; "
+                "on a GPU use auto or off");
+  ddp_.emplace(*model_, gradient_group_,
+               parallel::DdpOptions{
+                   .bucket_cap_mb = o_.bucket_mb,
+                   .grad_compression = parallel::parse_grad_compression(o_.grad_compression),
+                   .sharded_optimizer = shard});
+  if (shard) {
+    auto sharded = std::make_unique<parallel::ShardedOptimizer>(
+        *ddp_, [this](std::vector<nn::Parameter*> blocks) {
+          return make_optimizer(o_, std::move(blocks));
+        });
+    sharded_ = sharded.get();
+    optimizer_ = std::move(sharded);
+  } else {
+    optimizer_ = make_optimizer(o_, params_);
+  }
   if (o_.resume) resume_from_checkpoint();
 
   std::int64_t per_epoch = train_loader_->batches_per_epoch();
@@ -265,7 +294,10 @@ void Run::resume_from_checkpoint() {
 }
 
 void Run::save_checkpoint() {
-  if (!checkpoints_ || !is_root_) return;
+  if (!checkpoints_) return;
+  // On every rank: a sharded optimizer gathers its state from all of them.
+  std::vector<optim::NamedTensor> optimizer_state = optimizer_->state();
+  if (!is_root_) return;
   io::Checkpoint checkpoint;
   checkpoint.step = step_;
   data::SamplerState next = train_loader_->state();
@@ -277,7 +309,7 @@ void Run::save_checkpoint() {
                          {"world_size", std::to_string(runtime_.world_size())},
                          {"seed", std::to_string(o_.seed)}};
   checkpoint.model = io::model_state(params_);
-  checkpoint.optimizer = optimizer_->state();
+  checkpoint.optimizer = std::move(optimizer_state);
   auto file = checkpoints_->save(checkpoint);
   DDP_DEBUG_LOG("wrote " << file.string());
 }
@@ -346,17 +378,15 @@ void Run::finish_epoch(std::int64_t epoch) {
 }
 
 void Run::execute() {
-  parallel::DdpOptions ddp_options{
-      .bucket_cap_mb = o_.bucket_mb,
-      .grad_compression = parallel::parse_grad_compression(o_.grad_compression)};
-  parallel::DistributedDataParallel ddp(*model_, gradient_group_, ddp_options);
+  parallel::DistributedDataParallel& ddp = *ddp_;
   nn::CrossEntropyLoss criterion;
   if (is_root_) {
     std::cout << "ddp-train: " << o_.model << ", " << model_->parameter_count() << " parameters, "
               << runtime_.world_size() << (runtime_.world_size() == 1 ? " rank" : " ranks")
               << " on " << describe_device(device_) << ", " << train_set_->size()
               << " training and " << val_set_->size() << " validation samples, global batch "
-              << o_.batch_size << std::endl;
+              << o_.batch_size << (sharded_ ? ", optimizer sharded over the ranks" : "")
+              << std::endl;
     bool bar = o_.progress == "bar" || (o_.progress == "auto" && isatty(STDOUT_FILENO) == 1);
     progress_.emplace(std::cout, total_steps_, bar);
   }
@@ -380,9 +410,15 @@ void Run::execute() {
       auto t2 = Clock::now();
       ddp.finish();
       auto t3 = Clock::now();
-      if (gradients_finite(ddp.reducer())) {
+      if (sharded_ ? sharded_->gradients_finite() : gradients_finite(ddp.reducer())) {
         nan_streak_ = 0;
-        if (o_.grad_clip > 0) optim::clip_grad_norm(params_, o_.grad_clip);
+        if (o_.grad_clip > 0) {
+          if (sharded_) {
+            sharded_->clip_grad_norm(o_.grad_clip);
+          } else {
+            optim::clip_grad_norm(params_, o_.grad_clip);
+          }
+        }
         optimizer_->step();
       } else {
         handle_non_finite(step_, loss);
