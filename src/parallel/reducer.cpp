@@ -106,7 +106,7 @@ void Reducer::launch(std::size_t bucket) {
 
 std::int64_t Reducer::flat_numel(std::int64_t numel) const {
   if (!options_.sharded) return numel;
-  // Whole blocks, each starting on a 64-byte line so that no two owners write one line.
+  // Whole blocks, each starting on a 64-byte line for float32, so that no two owners write one.
   const std::int64_t unit = std::int64_t{group_->size()} * 16;
   return (numel + unit - 1) / unit * unit;
 }

@@ -1,7 +1,8 @@
 // DistributedDataParallel: wraps a module so that backward also all-reduces its gradients, in
 // buckets overlapped with the rest of backward. One replica per rank; each rank feeds its own
 // slice of every global batch; after finish() every rank holds the same gradients and takes the
-// same optimizer step.
+// same optimizer step (with DdpOptions::sharded_optimizer each rank holds the sums of its blocks
+// only, and a ShardedOptimizer steps them).
 //
 // A step, on every rank (batch from a GlobalBatchSampler: local_n rows of global_n):
 //   Tensor logits = ddp.forward(batch.features);

@@ -68,7 +68,8 @@ class Reducer {
 
   const BucketPlan& plan() const { return plan_; }
   // The flat float32 buffers the gradients are views of, in plan order. After finish() each element
-  // is a gradient summed over the ranks, or zero for a parameter that had none.
+  // is a gradient summed over the ranks, or zero for a parameter that had none (sharded: in this
+  // rank's shard; the rest holds this rank's own gradients or less).
   std::vector<Tensor> gradient_buckets() const;
   // The elements of bucket b's flat buffer that this rank receives summed: all of them, or when
   // sharded its block (the flat's length / world size, at rank x that).

@@ -132,6 +132,10 @@ class Run {
   // One small all-reduce: the loss since the last report, and whether any rank was asked to stop
   // (so that every rank stops after the same step).
   void report_progress();
+  // Over the gradients after the reduction: a sharded optimizer's blocks (a vote of the ranks), or
+  // all of them (the same on every rank).
+  bool reduced_gradients_finite() const;
+  void clip_gradients();
   // A step with non-finite gradients: skipped, or the end of the run, as --nan-policy says.
   void handle_non_finite(std::int64_t step, float loss);
   void finish_epoch(std::int64_t epoch);
@@ -334,6 +338,18 @@ void Run::report_progress() {
                      .add("samples_per_s", samples_per_s));
 }
 
+bool Run::reduced_gradients_finite() const {
+  return sharded_ ? sharded_->gradients_finite() : gradients_finite(ddp_->reducer());
+}
+
+void Run::clip_gradients() {
+  if (sharded_) {
+    sharded_->clip_grad_norm(o_.grad_clip);
+  } else {
+    optim::clip_grad_norm(params_, o_.grad_clip);
+  }
+}
+
 void Run::handle_non_finite(std::int64_t step, float loss) {
   ++nan_streak_;
   DDP_CHECK(
@@ -410,15 +426,9 @@ void Run::execute() {
       auto t2 = Clock::now();
       ddp.finish();
       auto t3 = Clock::now();
-      if (sharded_ ? sharded_->gradients_finite() : gradients_finite(ddp.reducer())) {
+      if (reduced_gradients_finite()) {
         nan_streak_ = 0;
-        if (o_.grad_clip > 0) {
-          if (sharded_) {
-            sharded_->clip_grad_norm(o_.grad_clip);
-          } else {
-            optim::clip_grad_norm(params_, o_.grad_clip);
-          }
-        }
+        if (o_.grad_clip > 0) clip_gradients();
         optimizer_->step();
       } else {
         handle_non_finite(step_, loss);
