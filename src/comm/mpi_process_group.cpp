@@ -26,6 +26,11 @@ void for_each_chunk(std::int64_t count, Call call) {
   }
 }
 
+// Where tensor starts in this rank's buffer of buffers (which holds it), in bytes.
+std::int64_t offset_in_own_buffer(const SharedBuffers& buffers, const Tensor& tensor) {
+  return static_cast<char*>(tensor.data_ptr()) - static_cast<char*>(buffers.buffer(buffers.rank()));
+}
+
 char* element(const Tensor& tensor, std::int64_t index) {
   return static_cast<char*>(tensor.data_ptr()) +
          static_cast<std::size_t>(index) * dtype_size(tensor.dtype());
@@ -184,8 +189,7 @@ WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp 
   CollectiveInfo info{"all_reduce", 0, input.dtype(), input.numel(), -1, static_cast<int>(op)};
   if (auto buffers = shared_buffers_of(output); buffers && input.data_ptr() == output.data_ptr() &&
                                                 shared_reduction_supports(output.dtype(), op)) {
-    std::int64_t offset =
-        static_cast<char*>(output.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
+    const std::int64_t offset = offset_in_own_buffer(*buffers, output);
     return enqueue(info, [this, buffers, output, offset, op] {
       shared_all_reduce(*buffers, ++shared_sequence_, offset, output.numel(), output.dtype(), op);
     });
@@ -222,8 +226,7 @@ WorkPtr MpiProcessGroup::all_gather_async(Tensor input, Tensor output) {
   CollectiveInfo info{"all_gather", 0, input.dtype(), input.numel(), -1, -1};
   if (auto buffers = shared_buffers_of(output);
       buffers && input.data_ptr() == element(output, std::int64_t{rank_} * input.numel())) {
-    std::int64_t offset =
-        static_cast<char*>(output.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
+    const std::int64_t offset = offset_in_own_buffer(*buffers, output);
     return enqueue(info, [this, buffers, output, offset] {
       shared_all_gather(*buffers, ++shared_sequence_, offset, output.numel(), output.dtype());
     });
@@ -301,8 +304,7 @@ WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, Reduc
   const bool in_place = output.data_ptr() == element(input, std::int64_t{rank_} * count);
   if (auto buffers = shared_buffers_of(input);
       buffers && in_place && shared_reduction_supports(output.dtype(), op)) {
-    std::int64_t offset =
-        static_cast<char*>(input.data_ptr()) - static_cast<char*>(buffers->buffer(rank_));
+    const std::int64_t offset = offset_in_own_buffer(*buffers, input);
     return enqueue(info, [this, buffers, input, output, offset, op] {
       shared_reduce_scatter(*buffers, ++shared_sequence_, offset, input.numel(), output.dtype(),
                             op);

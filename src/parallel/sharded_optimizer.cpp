@@ -88,20 +88,20 @@ double ShardedOptimizer::sum_over_ranks(double value) const {
   return scalar_.data<double>()[0];
 }
 
-bool ShardedOptimizer::gradients_finite() const {
+double ShardedOptimizer::squared_gradient_norm() const {
   double squared = 0.0;
   for (const nn::Parameter& block : blocks_) squared += kernels::squared_norm(block.grad);
-  return std::isfinite(sum_over_ranks(squared));
+  return sum_over_ranks(squared);
+}
+
+bool ShardedOptimizer::gradients_finite() const {
+  return std::isfinite(squared_gradient_norm());
 }
 
 double ShardedOptimizer::clip_grad_norm(double max_norm) {
-  double squared = 0.0;
+  const double norm = std::sqrt(squared_gradient_norm());
   std::vector<Tensor> grads;
-  for (const nn::Parameter& block : blocks_) {
-    squared += kernels::squared_norm(block.grad);
-    grads.push_back(block.grad);
-  }
-  const double norm = std::sqrt(sum_over_ranks(squared));
+  for (const nn::Parameter& block : blocks_) grads.push_back(block.grad);
   optim::scale_to_max_norm(grads, norm, max_norm);
   return norm;
 }

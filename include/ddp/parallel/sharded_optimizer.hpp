@@ -43,6 +43,8 @@ class ShardedOptimizer : public optim::Optimizer {
 
  private:
   double sum_over_ranks(double value) const;
+  // Collective: the squared L2 norm of the summed gradients of all ranks' blocks.
+  double squared_gradient_norm() const;
 
   ProcessGroup& group_;
   const Reducer& reducer_;
