@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <climits>
 #include <cstring>
 #include <numeric>
@@ -328,7 +329,13 @@ WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, Reduc
 
 WorkPtr MpiProcessGroup::barrier_async() {
   CollectiveInfo info{"barrier", 0, DType::int32, 0, -1, -1};
-  return enqueue(info, [this] { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); });
+  return enqueue(info, [this] {
+    // Fences on both sides: the writes a rank made to a node-shared tensor before the barrier are
+    // what its peers read after it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  });
 }
 
 std::shared_ptr<ProcessGroup> MpiProcessGroup::split(int color, int key) {

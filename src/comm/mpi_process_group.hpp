@@ -40,6 +40,7 @@ class MpiProcessGroup final : public ProcessGroup {
   WorkPtr barrier_async() override;
   std::shared_ptr<ProcessGroup> split(int color, int key) override;
   Tensor collective_buffer(Shape shape, DType dtype) override;
+  Tensor node_shared_tensor(Shape shape, DType dtype) override;
 
  private:
   // Numbers the collective in issue order and queues it; run executes it on the group's thread.
@@ -48,9 +49,10 @@ class MpiProcessGroup final : public ProcessGroup {
   // pinned host copies, after the compute stream's work issued before this call.
   WorkPtr enqueue(CollectiveInfo info, Tensor input, Tensor output, Staging staging,
                   HostCollective run);
-  // Maps size_ buffers of bytes each in memory shared by the ranks (on the group's thread); null
-  // on every rank when one cannot, with the reason logged once.
-  std::shared_ptr<SharedBuffers> map_shared_buffers(std::size_t bytes);
+  // Maps buffers of bytes each, laid out as layout says, in memory shared by the ranks (on the
+  // group's thread); null on every rank when one cannot, with the reason logged once.
+  std::shared_ptr<SharedBuffers> map_shared_buffers(std::size_t bytes,
+                                                    SharedBuffers::Layout layout);
   // The shared buffers that hold tensor as this rank's, if any.
   std::shared_ptr<SharedBuffers> shared_buffers_of(const Tensor& tensor);
   // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.

@@ -1,5 +1,5 @@
-// The MPI backend's buffers in memory shared by the ranks of one node (collective_buffer), which
-// its all-reduce then runs on with shared_all_reduce instead of MPI_Allreduce.
+// The MPI backend's buffers in memory shared by the ranks of one node: collective_buffer, which
+// its collectives then run on with shared_collectives instead of MPI, and node_shared_tensor.
 #include <unistd.h>
 
 #include <chrono>
@@ -41,7 +41,9 @@ Tensor MpiProcessGroup::collective_buffer(Shape shape, DType dtype) {
   if (size_ == 1 || bytes == 0) return ProcessGroup::collective_buffer(std::move(shape), dtype);
   std::shared_ptr<SharedBuffers> buffers;
   CollectiveInfo info{"collective_buffer", 0, dtype, numel(shape), -1, -1};
-  enqueue(info, [&] { buffers = map_shared_buffers(bytes); })->wait();
+  enqueue(info, [&] {
+    buffers = map_shared_buffers(bytes, SharedBuffers::Layout::per_rank);
+  })->wait();
   if (!buffers) return ProcessGroup::collective_buffer(std::move(shape), dtype);
   {
     std::lock_guard lock(issue_mutex_);
@@ -49,6 +51,20 @@ Tensor MpiProcessGroup::collective_buffer(Shape shape, DType dtype) {
     shared_.push_back(buffers);
   }
   void* data = buffers->buffer(rank_);  // a new mapping reads as zeros
+  return Tensor::from_external(data, std::move(shape), dtype, std::move(buffers));
+}
+
+Tensor MpiProcessGroup::node_shared_tensor(Shape shape, DType dtype) {
+  const auto bytes = static_cast<std::size_t>(numel(shape)) * dtype_size(dtype);
+  if (size_ == 1 || bytes == 0) return ProcessGroup::node_shared_tensor(std::move(shape), dtype);
+  std::shared_ptr<SharedBuffers> buffers;
+  CollectiveInfo info{"node_shared_tensor", 0, dtype, numel(shape), -1, -1};
+  enqueue(info, [&] {
+    buffers = map_shared_buffers(bytes, SharedBuffers::Layout::common);
+  })->wait();
+  if (!buffers) return {};
+  // Not in shared_: a collective on this tensor is an ordinary one, not one on per-rank buffers.
+  void* data = buffers->buffer(rank_);
   return Tensor::from_external(data, std::move(shape), dtype, std::move(buffers));
 }
 
@@ -61,7 +77,8 @@ std::shared_ptr<SharedBuffers> MpiProcessGroup::shared_buffers_of(const Tensor& 
   return nullptr;
 }
 
-std::shared_ptr<SharedBuffers> MpiProcessGroup::map_shared_buffers(std::size_t bytes) {
+std::shared_ptr<SharedBuffers> MpiProcessGroup::map_shared_buffers(std::size_t bytes,
+                                                                   SharedBuffers::Layout layout) {
   // Every step is agreed by all ranks, so that they all end on the same path whatever fails where.
   if (use_shared_memory_) use_shared_memory_ = one_node(comm_, size_);
   if (!all_agree(use_shared_memory_ ? 1 : 0, comm_)) return nullptr;
@@ -74,7 +91,7 @@ std::shared_ptr<SharedBuffers> MpiProcessGroup::map_shared_buffers(std::size_t b
     std::snprintf(shared.name, sizeof(shared.name), "/ddp-%d-%d-%lld", static_cast<int>(getpid()),
                   shared_mappings_++, static_cast<long long>(stamp % 1'000'000'000));
     try {
-      buffers = std::make_shared<SharedBuffers>(shared.name, true, rank_, size_, bytes);
+      buffers = std::make_shared<SharedBuffers>(shared.name, true, rank_, size_, bytes, layout);
       shared.created = 1;
     } catch (const Error& error) {
       why = error.what();
@@ -83,7 +100,7 @@ std::shared_ptr<SharedBuffers> MpiProcessGroup::map_shared_buffers(std::size_t b
   check_mpi(MPI_Bcast(&shared, sizeof(shared), MPI_BYTE, 0, comm_), "MPI_Bcast");
   if (shared.created && rank_ != 0) {
     try {
-      buffers = std::make_shared<SharedBuffers>(shared.name, false, rank_, size_, bytes);
+      buffers = std::make_shared<SharedBuffers>(shared.name, false, rank_, size_, bytes, layout);
     } catch (const Error& error) {
       why = error.what();
     }
@@ -93,8 +110,11 @@ std::shared_ptr<SharedBuffers> MpiProcessGroup::map_shared_buffers(std::size_t b
   if (rank_ == 0 && shared.created) SharedBuffers::remove_name(shared.name);
   if (everyone) return buffers;
   if (!why.empty()) {
-    DDP_WARN("group " << name_ << ": all-reduce through shared memory is off, MPI does it: " << why
-                      << " (/dev/shm too small? DDP_SHARED_MEMORY=0 silences this)");
+    DDP_WARN("group " << name_
+                      << (layout == SharedBuffers::Layout::common
+                              ? ": no tensor in shared memory, each rank keeps its own copy: "
+                              : ": all-reduce through shared memory is off, MPI does it: ")
+                      << why << " (/dev/shm too small? DDP_SHARED_MEMORY=0 silences this)");
   }
   return nullptr;
 }

@@ -6,6 +6,10 @@ Tensor ProcessGroup::collective_buffer(Shape shape, DType dtype) {
   return Tensor::zeros(std::move(shape), dtype);
 }
 
+Tensor ProcessGroup::node_shared_tensor(Shape shape, DType dtype) {
+  return size() == 1 ? Tensor::zeros(std::move(shape), dtype) : Tensor();
+}
+
 WorkPtr ProcessGroup::all_reduce_async(Tensor tensor, ReduceOp op) {
   return all_reduce_async(tensor, tensor, op);
 }

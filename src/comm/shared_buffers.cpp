@@ -50,16 +50,18 @@ std::string system_error(const std::string& what, const std::string& name, int e
 
 }  // namespace
 
-std::size_t SharedBuffers::mapping_bytes(int size, std::size_t bytes) {
-  return static_cast<std::size_t>(size) * (sizeof(RankControl) + round_up(bytes, kLine));
+std::size_t SharedBuffers::mapping_bytes(int size, std::size_t bytes, Layout layout) {
+  const std::size_t buffers = layout == Layout::common ? 1 : static_cast<std::size_t>(size);
+  return static_cast<std::size_t>(size) * sizeof(RankControl) + buffers * round_up(bytes, kLine);
 }
 
 SharedBuffers::SharedBuffers(const std::string& name, bool create, int rank, int size,
-                             std::size_t bytes)
+                             std::size_t bytes, Layout layout)
     : rank_(rank),
       size_(size),
+      layout_(layout),
       buffer_bytes_(round_up(bytes, kLine)),
-      mapped_bytes_(mapping_bytes(size, bytes)) {
+      mapped_bytes_(mapping_bytes(size, bytes, layout)) {
   int fd = shm_open(name.c_str(), create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0600);
   if (fd < 0) DDP_THROW(CommError, system_error("shm_open", name, errno));
   if (create) {
@@ -91,8 +93,8 @@ SharedBuffers::RankControl& SharedBuffers::control(int rank) const {
 }
 
 void* SharedBuffers::buffer(int rank) const {
-  return base_ + static_cast<std::size_t>(size_) * sizeof(RankControl) +
-         static_cast<std::size_t>(rank) * buffer_bytes_;
+  const std::size_t index = layout_ == Layout::common ? 0 : static_cast<std::size_t>(rank);
+  return base_ + static_cast<std::size_t>(size_) * sizeof(RankControl) + index * buffer_bytes_;
 }
 
 bool SharedBuffers::holds(const void* pointer, std::size_t bytes) const {

@@ -1,8 +1,8 @@
-// SharedBuffers: one buffer per rank of a group whose ranks share a node, all in one POSIX
-// shared-memory mapping that every rank maps, so that any rank reads and writes every rank's
-// buffer directly; and per-rank counters through which the ranks step through a collective on
-// those buffers together (spin briefly, then sleep on a futex: a waiting rank leaves its core to
-// backward).
+// SharedBuffers: one buffer per rank of a group whose ranks share a node (or one buffer for them
+// all), in one POSIX shared-memory mapping that every rank maps, so that any rank reads and writes
+// every rank's buffer directly; and per-rank counters through which the ranks step through a
+// collective on those buffers together (spin briefly, then sleep on a futex: a waiting rank leaves
+// its core to backward).
 #pragma once
 
 #include <cstddef>
@@ -13,13 +13,18 @@ namespace ddp::comm {
 
 class SharedBuffers {
  public:
-  // The mapping's size for size ranks of bytes each (bytes rounded up to whole cache lines).
-  static std::size_t mapping_bytes(int size, std::size_t bytes);
+  // per_rank: a buffer for each rank (a collective's inputs and outputs); common: one buffer that
+  // buffer(r) gives for every r (a tensor the ranks share).
+  enum class Layout { per_rank, common };
+
+  // The mapping's size for size ranks and buffers of bytes each (rounded up to whole cache lines).
+  static std::size_t mapping_bytes(int size, std::size_t bytes, Layout layout);
 
   // Creates (create = true: the name must not exist; the space is reserved, so a full /dev/shm
   // is an Error here rather than a SIGBUS later) or opens the shared-memory object name. An Error
   // says what failed.
-  SharedBuffers(const std::string& name, bool create, int rank, int size, std::size_t bytes);
+  SharedBuffers(const std::string& name, bool create, int rank, int size, std::size_t bytes,
+                Layout layout);
   ~SharedBuffers();
   // Removes the name once every rank has mapped the object; the mappings stay until destroyed.
   static void remove_name(const std::string& name);
@@ -54,6 +59,7 @@ class SharedBuffers {
 
   int rank_ = 0;
   int size_ = 1;
+  Layout layout_ = Layout::per_rank;
   std::size_t buffer_bytes_ = 0;
   std::size_t mapped_bytes_ = 0;
   char* base_ = nullptr;

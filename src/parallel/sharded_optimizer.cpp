@@ -41,15 +41,27 @@ ShardedOptimizer::ShardedOptimizer(DistributedDataParallel& ddp, const Factory& 
   const BucketPlan& plan = reducer_.plan();
   const std::vector<Tensor> grads = reducer_.gradient_buckets();
   blocks_.reserve(plan.buckets.size());  // the inner optimizer keeps pointers into it
+  std::int64_t total = 0;
+  for (const Tensor& grad : grads) {
+    DDP_CHECK(grad.device().is_cpu(), "ShardedOptimizer updates CPU parameters; these are on "
+                                          << to_string(grad.device())
+                                          << ": use an unsharded optimizer there");
+    total += grad.numel();
+  }
+  // One mapping for every bucket, so that the ranks share all parameters or none.
+  const Tensor shared = group_.node_shared_tensor({total}, DType::float32);
+  shared_parameters_ = shared.defined();
+  std::int64_t shared_offset = 0;
   for (std::size_t b = 0; b < plan.buckets.size(); ++b) {
-    DDP_CHECK(grads[b].device().is_cpu(), "ShardedOptimizer updates CPU parameters; these are on "
-                                              << to_string(grads[b].device())
-                                              << ": use an unsharded optimizer there");
-    Tensor flat = group_.collective_buffer({grads[b].numel()}, DType::float32);
+    const std::int64_t numel = grads[b].numel();
+    Tensor flat = shared_parameters_ ? shared.view(shared_offset, {numel})
+                                     : group_.collective_buffer({numel}, DType::float32);
+    shared_offset += numel;
     for (const BucketEntry& entry : plan.buckets[b].entries) {
       nn::Parameter& param = *params_[entry.parameter];
       Tensor view = flat.view(entry.offset, param.value.shape());
-      view.copy_(param.value);
+      // DDP made the replicas equal: one rank fills a flat the ranks share.
+      if (!shared_parameters_ || group_.rank() == 0) view.copy_(param.value);
       param.value = view;
     }
     const Reducer::Shard mine = reducer_.shard(b);
@@ -62,6 +74,7 @@ ShardedOptimizer::ShardedOptimizer(DistributedDataParallel& ddp, const Factory& 
   inner_ = make_inner(std::move(pointers));
   scalar_ = group_.collective_buffer({1}, DType::float64);
   set_lr(inner_->lr());
+  if (shared_parameters_) group_.barrier();
 }
 
 void ShardedOptimizer::step() {
@@ -74,6 +87,14 @@ void ShardedOptimizer::step() {
     });
   }
   inner_->set_lr(lr_);
+  if (shared_parameters_) {
+    // A block is written once no peer reads this step's parameters (a backward may still need
+    // them after its last gradient), and read once every owner has written its own.
+    group_.barrier();
+    inner_->step();
+    group_.barrier();
+    return;
+  }
   inner_->step();
   std::vector<WorkPtr> works;
   for (std::size_t b = 0; b < blocks_.size(); ++b) {

@@ -8,7 +8,8 @@
 #           after the same step and rank 0 writes a checkpoint; resumed from it, the run ends bit
 #           for bit with the uninterrupted parameters (another -np is the clean case's: summation
 #           order, which 60 steps at lr 0.1 can amplify past any fixed tolerance here)
-#   sharded --shard-optimizer on ends bit for bit where off ends; its checkpoints (the whole
+#   sharded --shard-optimizer on ends bit for bit where off ends (with the parameters shared by
+#           the ranks, and with a copy per rank under DDP_SHARED_MEMORY=0); its checkpoints (the whole
 #           optimizer state, gathered) resume sharded at the same -np bit for bit, and unsharded
 #           at -np 1 and sharded at -np 3 within float32 summation order
 # Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted|sharded
@@ -52,9 +53,15 @@ if [ "$mode" = sharded ]; then
           --weight-decay 0.01 --grad-clip 1 --epochs 3 --seed 7)
   run 2 "${common[@]}" --max-steps 60 --shard-optimizer off --export-params "$work/off.bin"
   run 2 "${common[@]}" --max-steps 60 --shard-optimizer on --export-params "$work/on.bin"
-  grep -q "optimizer sharded over the ranks" "$work/log" || { cat "$work/log"; exit 1; }
+  grep -q "optimizer sharded over the ranks, one copy of the parameters on the node" "$work/log" ||
+    { cat "$work/log"; exit 1; }
   cmp "$work/off.bin" "$work/on.bin"
-  echo "sharded: bit for bit with unsharded"
+  # Without shared memory: a copy of the parameters per rank, all-gathered.
+  DDP_SHARED_MEMORY=0 run 2 "${common[@]}" --max-steps 60 --shard-optimizer on \
+    --export-params "$work/on_copies.bin"
+  grep -q "optimizer sharded over the ranks$" "$work/log" || { cat "$work/log"; exit 1; }
+  cmp "$work/off.bin" "$work/on_copies.bin"
+  echo "sharded: bit for bit with unsharded, with and without one shared copy of the parameters"
   run 2 "${common[@]}" --max-steps 30 --shard-optimizer on --checkpoint-dir "$work/ckpt"
   cp -r "$work/ckpt" "$work/ckpt1"
   cp -r "$work/ckpt" "$work/ckpt3"

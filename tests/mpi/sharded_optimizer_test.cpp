@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -245,6 +246,23 @@ TEST(ShardedOptimizer, ClippingMatchesTheUnsharded) {
           << a[i]->name << " element " << j;
     }
   }
+}
+
+TEST(ShardedOptimizer, RanksOfANodeShareOneCopyOfTheParameters) {
+  Replica sharded(Rule::sgd, true);
+  const char* shared_memory = std::getenv("DDP_SHARED_MEMORY");
+  const bool expected = shared_memory == nullptr || std::string(shared_memory) != "0";
+  ASSERT_EQ(sharded.sharded_optimizer->shares_parameters(), expected);
+  if (!expected) return;
+  // What the last rank writes to a parameter is every rank's parameter.
+  float& element = sharded.model->parameters()[0]->value.data<float>()[0];
+  const float before = element;
+  world().barrier();
+  if (world().rank() == world().size() - 1) element = before + 1.0f;
+  world().barrier();
+  const float after = element;
+  world().barrier();
+  EXPECT_EQ(after, before + 1.0f) << "rank " << world().rank();
 }
 
 TEST(ShardedOptimizer, NeedsAShardedDdpAndEveryParameterUsed) {

@@ -3,8 +3,10 @@
 // gradient bucket, so a rank holds the summed gradient of only its block of every bucket; this
 // optimizer keeps state for those blocks alone, updates them, and all-gathers the parameters.
 // Per rank the optimizer's memory traffic and state shrink by the world size, and each all-reduce
-// becomes a reduce-scatter plus an all-gather, the same bytes. The update rules are elementwise,
-// so the parameters come out bit for bit as an unsharded optimizer's.
+// becomes a reduce-scatter plus an all-gather, the same bytes. Where the ranks share a node's
+// memory they share one copy of the parameters instead: each rank updates its blocks in place and
+// the all-gather is a barrier. The update rules are elementwise, so the parameters come out bit
+// for bit as an unsharded optimizer's.
 #pragma once
 
 #include <functional>
@@ -23,13 +25,17 @@ class ShardedOptimizer : public optim::Optimizer {
       std::function<std::unique_ptr<optim::Optimizer>(std::vector<nn::Parameter*> blocks)>;
 
   // Collective. ddp must have been built with sharded_optimizer, on CPU parameters, and outlive
-  // this. The module's parameters become views of flat buffers laid out as the gradient buckets,
-  // in the memory that the ranks of a node share when the group has it (the all-gather is then
-  // one copy of each other rank's block).
+  // this. The module's parameters become views of flat buffers laid out as the gradient buckets:
+  // one that every rank maps (ProcessGroup::node_shared_tensor) where the group has one, so that
+  // a write to a parameter on any rank then writes every rank's; otherwise one per rank, in the
+  // memory that the ranks of a node share when they can (the all-gather is one copy per block).
   ShardedOptimizer(DistributedDataParallel& ddp, const Factory& make_inner);
 
-  // Collective: updates this rank's blocks, then all-gathers every parameter.
+  // Collective: updates this rank's blocks, then all-gathers every parameter (or, sharing one copy
+  // of them, waits until every rank has updated its blocks).
   void step() override;
+  // Whether the ranks share one copy of the parameters.
+  bool shares_parameters() const { return shared_parameters_; }
   // Collective: the whole state, per parameter and named as the unsharded optimizer names it, so
   // a checkpoint resumes sharded or not, at any world size.
   std::vector<optim::NamedTensor> state() const override;
@@ -48,6 +54,7 @@ class ShardedOptimizer : public optim::Optimizer {
 
   ProcessGroup& group_;
   const Reducer& reducer_;
+  bool shared_parameters_ = false;     // flats_ are node-shared tensors
   std::vector<Tensor> flats_;          // per bucket: the parameters, laid out as its gradients
   std::vector<nn::Parameter> blocks_;  // per bucket: this rank's block of parameters and grads
   std::unique_ptr<optim::Optimizer> inner_;

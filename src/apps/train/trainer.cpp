@@ -402,6 +402,9 @@ void Run::execute() {
               << " on " << describe_device(device_) << ", " << train_set_->size()
               << " training and " << val_set_->size() << " validation samples, global batch "
               << o_.batch_size << (sharded_ ? ", optimizer sharded over the ranks" : "")
+              << (sharded_ && sharded_->shares_parameters() && runtime_.world_size() > 1
+                      ? ", one copy of the parameters on the node"
+                      : "")
               << std::endl;
     bool bar = o_.progress == "bar" || (o_.progress == "auto" && isatty(STDOUT_FILENO) == 1);
     progress_.emplace(std::cout, total_steps_, bar);
