@@ -330,6 +330,17 @@ WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, Reduc
 WorkPtr MpiProcessGroup::barrier_async() {
   CollectiveInfo info{"barrier", 0, DType::int32, 0, -1, -1};
   return enqueue(info, [this] {
+    if (size_ == 1) return;
+    // On one node the ranks meet on shared counters (measured faster than MPI_Barrier's polling
+    // between a sharded optimizer's updates); mapped at the first barrier, which every rank joins.
+    if (!barrier_mapped_) {
+      barrier_buffers_ = map_shared_buffers(0, SharedBuffers::Layout::per_rank);
+      barrier_mapped_ = true;
+    }
+    if (barrier_buffers_) {
+      barrier_buffers_->arrive_and_wait(SharedBuffers::arrived, ++shared_sequence_, {});
+      return;
+    }
     // Fences on both sides: the writes a rank made to a node-shared tensor before the barrier are
     // what its peers read after it.
     std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -69,6 +69,8 @@ class MpiProcessGroup final : public ProcessGroup {
   // Touched on the group's thread only, except shared_ (under issue_mutex_).
   std::vector<std::weak_ptr<SharedBuffers>> shared_;
   std::uint32_t shared_sequence_ = 0;
+  bool barrier_mapped_ = false;                     // whether barrier_buffers_ was tried
+  std::shared_ptr<SharedBuffers> barrier_buffers_;  // counters only: where barriers meet
   int shared_mappings_ = 0;
   Watchdog watchdog_;
   SerialExecutor executor_;  // last: destroyed first, so queued work drains under the watchdog
