@@ -46,7 +46,7 @@ struct TrainOptions {
   std::string grad_compression = "none";  // none or bf16
   // ZeRO stage 1: each rank keeps optimizer state for, and updates, 1/N of the parameters, then
   // all-gathers them (the same parameters, bit for bit). auto: on for CPU runs of several ranks
-  // with a model of at least 512 Ki parameters.
+  // with a model of at least 256 Ki parameters.
   std::string shard_optimizer = "auto";  // auto, on or off
 
   // Parameters, checkpoints and output
