@@ -53,6 +53,10 @@ class MpiProcessGroup final : public ProcessGroup {
   // group's thread); null on every rank when one cannot, with the reason logged once.
   std::shared_ptr<SharedBuffers> map_shared_buffers(std::size_t bytes,
                                                     SharedBuffers::Layout layout);
+  // map_shared_buffers for a tensor of shape and dtype, queued as the collective what; null for a
+  // group of one or no bytes.
+  std::shared_ptr<SharedBuffers> map_collectively(const char* what, const Shape& shape, DType dtype,
+                                                  SharedBuffers::Layout layout);
   // The shared buffers that hold tensor as this rank's, if any.
   std::shared_ptr<SharedBuffers> shared_buffers_of(const Tensor& tensor);
   // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.

@@ -36,14 +36,20 @@ bool one_node(MPI_Comm comm, int size) {
 
 }  // namespace
 
-Tensor MpiProcessGroup::collective_buffer(Shape shape, DType dtype) {
+std::shared_ptr<SharedBuffers> MpiProcessGroup::map_collectively(const char* what,
+                                                                 const Shape& shape, DType dtype,
+                                                                 SharedBuffers::Layout layout) {
   const auto bytes = static_cast<std::size_t>(numel(shape)) * dtype_size(dtype);
-  if (size_ == 1 || bytes == 0) return ProcessGroup::collective_buffer(std::move(shape), dtype);
+  if (size_ == 1 || bytes == 0) return nullptr;
   std::shared_ptr<SharedBuffers> buffers;
-  CollectiveInfo info{"collective_buffer", 0, dtype, numel(shape), -1, -1};
-  enqueue(info, [&] {
-    buffers = map_shared_buffers(bytes, SharedBuffers::Layout::per_rank);
-  })->wait();
+  CollectiveInfo info{what, 0, dtype, numel(shape), -1, -1};
+  enqueue(info, [&] { buffers = map_shared_buffers(bytes, layout); })->wait();
+  return buffers;
+}
+
+Tensor MpiProcessGroup::collective_buffer(Shape shape, DType dtype) {
+  std::shared_ptr<SharedBuffers> buffers =
+      map_collectively("collective_buffer", shape, dtype, SharedBuffers::Layout::per_rank);
   if (!buffers) return ProcessGroup::collective_buffer(std::move(shape), dtype);
   {
     std::lock_guard lock(issue_mutex_);
@@ -55,13 +61,10 @@ Tensor MpiProcessGroup::collective_buffer(Shape shape, DType dtype) {
 }
 
 Tensor MpiProcessGroup::node_shared_tensor(Shape shape, DType dtype) {
-  const auto bytes = static_cast<std::size_t>(numel(shape)) * dtype_size(dtype);
-  if (size_ == 1 || bytes == 0) return ProcessGroup::node_shared_tensor(std::move(shape), dtype);
-  std::shared_ptr<SharedBuffers> buffers;
-  CollectiveInfo info{"node_shared_tensor", 0, dtype, numel(shape), -1, -1};
-  enqueue(info, [&] {
-    buffers = map_shared_buffers(bytes, SharedBuffers::Layout::common);
-  })->wait();
+  // An empty tensor is shared trivially.
+  if (size_ == 1 || numel(shape) == 0) return Tensor::zeros(std::move(shape), dtype);
+  std::shared_ptr<SharedBuffers> buffers =
+      map_collectively("node_shared_tensor", shape, dtype, SharedBuffers::Layout::common);
   if (!buffers) return {};
   // Not in shared_: a collective on this tensor is an ordinary one, not one on per-rank buffers.
   void* data = buffers->buffer(rank_);
