@@ -61,11 +61,9 @@ Tensor MpiProcessGroup::collective_buffer(Shape shape, DType dtype) {
 }
 
 Tensor MpiProcessGroup::node_shared_tensor(Shape shape, DType dtype) {
-  // An empty tensor is shared trivially.
-  if (size_ == 1 || numel(shape) == 0) return Tensor::zeros(std::move(shape), dtype);
   std::shared_ptr<SharedBuffers> buffers =
       map_collectively("node_shared_tensor", shape, dtype, SharedBuffers::Layout::common);
-  if (!buffers) return {};
+  if (!buffers) return ProcessGroup::node_shared_tensor(std::move(shape), dtype);
   // Not in shared_: a collective on this tensor is an ordinary one, not one on per-rank buffers.
   void* data = buffers->buffer(rank_);
   return Tensor::from_external(data, std::move(shape), dtype, std::move(buffers));

@@ -7,7 +7,9 @@ Tensor ProcessGroup::collective_buffer(Shape shape, DType dtype) {
 }
 
 Tensor ProcessGroup::node_shared_tensor(Shape shape, DType dtype) {
-  return size() == 1 ? Tensor::zeros(std::move(shape), dtype) : Tensor();
+  // One rank, or no elements: any memory is shared trivially.
+  if (size() == 1 || numel(shape) == 0) return Tensor::zeros(std::move(shape), dtype);
+  return {};
 }
 
 WorkPtr ProcessGroup::all_reduce_async(Tensor tensor, ReduceOp op) {

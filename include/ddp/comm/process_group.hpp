@@ -55,8 +55,8 @@ class ProcessGroup {
   // One zero-filled host tensor that every rank of this group maps at the same memory, so that a
   // write by any rank is every rank's (a replica the ranks need only one copy of), or an undefined
   // tensor on every rank where they share no memory: a group spanning nodes, DDP_SHARED_MEMORY=0,
-  // a full /dev/shm, the NCCL backend. Plain host memory for a group of one. Collective. Order a
-  // rank's writes before its peers' reads with barrier().
+  // a full /dev/shm, the NCCL backend. Plain host memory for a group of one or no elements.
+  // Collective. Order a rank's writes before its peers' reads with barrier().
   virtual Tensor node_shared_tensor(Shape shape, DType dtype);
 
   // A new group of the ranks that pass the same color, ordered by key (then by rank); ranks passing
