@@ -127,7 +127,10 @@ class Run {
   void execute();
 
  private:
-  void resume_from_checkpoint();
+  // The newest checkpoint when --resume finds one, its parameters loaded; nullopt otherwise.
+  std::optional<io::LoadedCheckpoint> load_newest_parameters();
+  // The optimizer state and the position in the data of that checkpoint.
+  void resume_from(const io::LoadedCheckpoint& loaded);
   void save_checkpoint();
   // One small all-reduce: the loss since the last report, and whether any rank was asked to stop
   // (so that every rank stops after the same step).
@@ -238,6 +241,9 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   // Before the optimizer, whose state follows the parameters, and DDP, whose buckets hold grads.
   model_->to(device_);
   if (!o_.checkpoint_dir.empty()) checkpoints_.emplace(o_.checkpoint_dir, o_.keep_checkpoints);
+  // The parameters before DDP, which replicates rank 0's: a node's one shared copy of them (a
+  // sharded optimizer's) then has one writer.
+  const std::optional<io::LoadedCheckpoint> resumed = load_newest_parameters();
   const bool shard =
       o_.shard_optimizer == "on" ||
       (o_.shard_optimizer == "auto" && device_.is_cpu() && runtime.world_size() > 1 &&
@@ -260,7 +266,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   } else {
     optimizer_ = make_optimizer(o_, params_);
   }
-  if (o_.resume) resume_from_checkpoint();
+  if (resumed) resume_from(*resumed);
 
   std::int64_t per_epoch = train_loader_->batches_per_epoch();
   total_steps_ = o_.epochs * per_epoch;
@@ -275,15 +281,20 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
                                              .total_steps = total_steps_});
 }
 
-void Run::resume_from_checkpoint() {
-  auto loaded = checkpoints_->load_newest();
+std::optional<io::LoadedCheckpoint> Run::load_newest_parameters() {
+  if (!o_.resume) return std::nullopt;
+  std::optional<io::LoadedCheckpoint> loaded = checkpoints_->load_newest();
   if (!loaded) {
     DDP_INFO("no checkpoint in " << o_.checkpoint_dir << " yet: starting from the beginning");
-    return;
+    return std::nullopt;
   }
-  const io::Checkpoint& checkpoint = loaded->checkpoint;
-  std::string origin = loaded->file.string();
-  io::load_model_state(checkpoint.model, params_, origin);
+  io::load_model_state(loaded->checkpoint.model, params_, loaded->file.string());
+  return loaded;
+}
+
+void Run::resume_from(const io::LoadedCheckpoint& loaded) {
+  const io::Checkpoint& checkpoint = loaded.checkpoint;
+  std::string origin = loaded.file.string();
   optimizer_->load_state(checkpoint.optimizer);
   step_ = checkpoint.step;
   position_ = {checkpoint.epoch, checkpoint.next_batch};
