@@ -11,12 +11,12 @@
 #include "ddp/comm/mpi_baseline.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
+#include "timing.hpp"
 
 namespace ddp::bench {
 namespace {
 
 namespace po = boost::program_options;
-using Clock = std::chrono::steady_clock;
 
 struct AllReduceOptions {
   std::int64_t min_bytes = 4;
@@ -31,13 +31,6 @@ struct AllReduceOptions {
 // Element i of rank r: small integers, so every sum is exact in float32 and can be checked.
 float contribution(int rank, std::int64_t i) {
   return static_cast<float>(rank + 1 + i % 7);
-}
-
-// Seconds per operation, the slowest rank's: a collective is as slow as its last rank.
-double slowest(ProcessGroup& group, double seconds) {
-  Tensor t = Tensor::from_vector<double>({seconds}, {1});
-  group.all_reduce(t, ReduceOp::max);
-  return t.data<double>()[0];
 }
 
 double time_process_group(ProcessGroup& group, const Tensor& buffer, int iters) {
@@ -79,7 +72,7 @@ std::int64_t count_wrong(ProcessGroup& group, Tensor t) {
 int allreduce(Runtime& runtime, int argc, char** argv) {
   AllReduceOptions o;
   po::options_description description("ddp-bench allreduce: in-place float32 sum, sizes doubling");
-  description.add_options()("help,h", "show this help")(
+  description.add_options()("help,h", "this help")(
       "min-bytes", po::value(&o.min_bytes)->default_value(o.min_bytes), "smallest message")(
       "max-bytes", po::value(&o.max_bytes)->default_value(o.max_bytes), "largest message")(
       "iters", po::value(&o.iters)->default_value(o.iters), "timed operations per trial")(

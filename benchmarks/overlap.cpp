@@ -5,34 +5,31 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli_options.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/threads.hpp"
-#include "ddp/nn/activation.hpp"
-#include "ddp/nn/linear.hpp"
 #include "ddp/nn/loss.hpp"
+#include "ddp/nn/mlp.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
+#include "timing.hpp"
 
 namespace ddp::bench {
 namespace {
 
 namespace po = boost::program_options;
-using Clock = std::chrono::steady_clock;
 
 struct OverlapOptions {
   // Linear+ReLU between each pair of widths. The default's four 1024-wide layers make four
   // buckets of about 4 MiB at a 1 MiB cap, so backward has buckets to hide behind later layers.
-  std::string model = "784,1024,1024,1024,1024,10";
+  std::string model = "mlp:784,1024,1024,1024,1024,10";
   std::int64_t batch_size = 64;  // rows per rank per step
   double bucket_cap_mb = 1.0;    // smaller: more, earlier all-reduces; larger: fewer, later
   double first_bucket_cap_mb = 1.0;
@@ -43,42 +40,6 @@ struct OverlapOptions {
   int trials = 3;   // each mode keeps its best trial's median
   std::string format = "table";
 };
-
-std::vector<std::int64_t> parse_widths(const std::string& text) {
-  std::vector<std::int64_t> widths;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    std::size_t used = 0;
-    long long width = 0;
-    try {
-      width = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    DDP_CHECK_ARG(used == item.size() && width > 0,
-                  "--model '" << text << "': '" << item << "' is not a positive layer width");
-    widths.push_back(width);
-  }
-  DDP_CHECK_ARG(widths.size() >= 2, "--model '" << text << "' needs at least two widths");
-  return widths;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
-// The slowest rank's value: a data-parallel step is as slow as its last rank.
-double slowest(ProcessGroup& group, double value) {
-  Tensor t = Tensor::from_vector<double>({value}, {1});
-  group.all_reduce(t, ReduceOp::max);
-  return t.data<double>()[0];
-}
-
-double milliseconds_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 // Elements of the reduced gradients that differ from rank 0's: every rank must hold the same.
 std::int64_t count_wrong(ProcessGroup& group, nn::Module& model) {
@@ -101,8 +62,8 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   OverlapOptions o;
   po::options_description description(
       "ddp-bench overlap: DDP step with communication, without it, and its all-reduces alone");
-  description.add_options()("help,h", "show this help")(
-      "model", po::value(&o.model)->default_value(o.model), "layer widths")(
+  description.add_options()("help,h", "this help")(
+      "model", po::value(&o.model)->default_value(o.model), "mlp:IN,H1,...,OUT: its layer widths")(
       "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "rows per rank")(
       "bucket-cap-mb", po::value(&o.bucket_cap_mb)->default_value(o.bucket_cap_mb),
       "bucket cap, MiB")("first-bucket-cap-mb",
@@ -123,17 +84,13 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   DDP_CHECK_ARG(o.iters >= 1 && o.warmup >= 0 && o.trials >= 1,
                 "--iters and --trials must be at least 1 and --warmup not negative");
   DDP_CHECK_ARG(o.threads >= 1, "--threads " << o.threads << " must be at least 1");
-  const std::vector<std::int64_t> widths = parse_widths(o.model);
+  const std::vector<std::int64_t> widths = nn::parse_mlp_widths(o.model);
   kernels::set_compute_threads(o.threads);
 
   ProcessGroup& group = *runtime.world();
   Generator generator(derive_seed(99, static_cast<std::uint64_t>(runtime.rank())));
-  nn::Sequential model;
-  for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
-    model.emplace<nn::Linear>(widths[i], widths[i + 1], generator);
-    if (i + 2 < widths.size()) model.emplace<nn::ReLU>();
-  }
-  model.set_input_grad_needed(false);
+  std::unique_ptr<nn::Sequential> mlp = nn::make_mlp({.widths = widths, .seed = 99});
+  nn::Sequential& model = *mlp;
   parallel::DdpOptions ddp_options;
   ddp_options.bucket_cap_mb = o.bucket_cap_mb;
   ddp_options.first_bucket_cap_mb = o.first_bucket_cap_mb;

@@ -21,7 +21,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -39,12 +38,12 @@
 #include "ddp/parallel/bucket_plan.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
+#include "timing.hpp"
 
 namespace ddp::bench {
 namespace {
 
 namespace po = boost::program_options;
-using Clock = std::chrono::steady_clock;
 
 // One step's timeline on one rank, in ms from the start of forward.
 struct StepProfile {
@@ -57,11 +56,6 @@ struct Network {
   double alpha_us = 0;
   double bandwidth_gbs = 0;  // GB/s = 1e9 bytes/s
 };
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& option) {
   std::vector<std::int64_t> values;
@@ -96,9 +90,7 @@ StepProfile measure(const std::vector<std::int64_t>& widths, std::int64_t batch_
   }
   Clock::time_point start;
   std::vector<double> ready(params.size());
-  auto since_start = [&] {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  };
+  auto since_start = [&] { return milliseconds_since(start); };
   model->set_grad_ready_hook([&](std::size_t index) { ready[index] = since_start(); });
 
   std::vector<double> compute, backward_end;
