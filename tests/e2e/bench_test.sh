@@ -3,7 +3,7 @@
 # README section names, and hold figures that make sense (the benchmarks check their own sums and
 # that the model learned; this checks what they print).
 # Usage: bench_test.sh MODE MPIEXEC DDP_BENCH DDP_TRAIN SCALING_SCRIPT
-#   MODE: step | allreduce | overlap | project | scaling
+#   MODE: step | allreduce | overlap | project | scaling | scaling_bad_input
 set -u
 mode=$1 mpiexec=$2 bench=$3 train=$4 scaling=$5
 fail() { echo "FAILED: $*"; exit 1; }
@@ -92,6 +92,35 @@ case "$mode" in
         [ -s "$out/$png" ] || fail "gnuplot is here but $png was not written"
       done
     fi
+    ;;
+  scaling_bad_input)
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+    echo "the last run's" >"$out/scaling.csv"
+    expect_error() {
+      local expected_status=$1 pattern=$2
+      shift 2
+      echo "+ $scaling --out $out --no-plots $*"
+      output=$(timeout -k 5 60 "$scaling" --out "$out" --no-plots "$@" 2>&1)
+      status=$?
+      echo "$output"
+      [ "$status" -eq "$expected_status" ] || fail "exit status $status, expected $expected_status"
+      grep -q -- "$pattern" <<<"$output" || fail "no line matches '$pattern'"
+      [ "$(cat "$out/scaling.csv")" = "the last run's" ] || fail "$out/scaling.csv was changed"
+    }
+    expect_error 2 "^scaling: --ranks '1,x' must be positive integers" --ranks 1,x
+    expect_error 2 "^scaling: --steps '0' must be a positive integer" --steps 0
+    expect_error 2 "^scaling: --bucket-mb needs a value" --bucket-mb
+    # A training that fails, at the first rank count and in the ceiling's independent runs.
+    expect_error 1 "^scaling: ddp-train failed (weak, 1 ranks, global batch 16)" --ranks 1,2 \
+      --model mlp:32,64,4 --per-rank-batch 16 --steps 5 --trials 1 --ddp-train /bin/false
+    fails_alone=$out/fails_alone
+    # shellcheck disable=SC2016  # the $ words are the script's own, expanded when it runs
+    printf '#!/bin/sh\n[ -n "$OMPI_COMM_WORLD_RANK" ] || exit 3\nexec "%s" "$@"\n' "$train" \
+      >"$fails_alone"
+    chmod +x "$fails_alone"
+    expect_error 1 "^scaling: ddp-train failed (one of 1 independent one-rank runs)" --ranks 1,2 \
+      --model mlp:32,64,4 --per-rank-batch 16 --steps 5 --trials 1 --ddp-train "$fails_alone"
     ;;
   *) fail "unknown mode '$mode'" ;;
 esac
