@@ -21,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 
-from peer import (ROOT, WARMUP_STEPS, ddp_train_args, free_port, make_parser, print_table,
-                  read_summary, time_steps, torch_mlp)
+from peer import (ROOT, WARMUP_STEPS, ddp_train_args, free_port, make_parser, positive_int,
+                  positive_int_list, print_table, read_summary, time_steps, torch_mlp)
 
 
 def worker(args):
@@ -92,8 +92,8 @@ def run_ddp(ddp_train, ranks, widths, batch, steps, threads):
 def main():
     parser = make_parser(__doc__.split("\n")[0], "build/src/apps/ddp-train",
                          ["784,1024,1024,10/64/300", "5,64,2/15/3000"])
-    parser.add_argument("--ranks", default="1,2")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ranks", type=positive_int_list, default=[1, 2])
+    parser.add_argument("--threads", type=positive_int, default=1)
     args = parser.parse_args()
     if args.worker:
         worker(args)
@@ -107,11 +107,9 @@ def main():
     if not os.access(args.ddp_train, os.X_OK):
         sys.exit(f"compare_pytorch: no ddp-train at {args.ddp_train}; build it "
                  "(launch/build.sh) or pass --ddp-train")
-    ranks_list = [int(r) for r in args.ranks.split(",")]
+    ranks_list = args.ranks
     rows = []
-    for case in args.cases:
-        widths, batch, steps = case.split("/")
-        batch, steps = int(batch), int(steps)
+    for widths, batch, steps in args.cases:
         pytorch = {r: [] for r in ranks_list}
         ours = {r: [] for r in ranks_list}
         # In turns, so that both sides see the same machine (neighbours' load, frequency).

@@ -135,9 +135,7 @@ def main():
                  "or pass --ddp-train")
 
     rows = []
-    for case in args.cases:
-        widths, batch, steps = case.split("/")
-        batch, steps = int(batch), int(steps)
+    for widths, batch, steps in args.cases:
         results = {"plain": [], "ddp": [], "ours": []}
         errors = {}
         # In turns, so that all three see the same GPU state (clocks, temperature).
@@ -153,9 +151,9 @@ def main():
         for side, error in errors.items():
             print(f"compare_pytorch_gpu: {widths} {side}: {error}", file=sys.stderr)
         if "ours" in errors and not any(results["ours"]):
-            sys.exit(f"compare_pytorch_gpu: ddp-train failed on {case}")
+            sys.exit(f"compare_pytorch_gpu: ddp-train failed on {widths}/{batch}/{steps}")
         if "plain" in errors and not any(results["plain"]):
-            sys.exit(f"compare_pytorch_gpu: PyTorch failed on {case}")
+            sys.exit(f"compare_pytorch_gpu: PyTorch failed on {widths}/{batch}/{steps}")
         rows.append((widths.replace(",", "-"), batch, steps,
                      *best_and_worst(results["plain"]), *best_and_worst(results["ddp"]),
                      *best_and_worst(results["ours"])))

@@ -10,13 +10,40 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARMUP_STEPS = 5  # ddp-train's own warm-up (kWarmupSteps in src/apps/train/trainer.cpp)
 
 
+def positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive integer")
+    return int(text)
+
+
+def positive_int_list(text):
+    """"1,2,4" -> [1, 2, 4]."""
+    try:
+        return [positive_int(item) for item in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' must be positive integers separated by commas, e.g. 1,2") from None
+
+
+def case(text):
+    """"784,1024,10/64/300" (widths/batch/steps) -> ("784,1024,10", 64, 300)."""
+    parts = text.split("/")
+    try:
+        if len(parts) != 3 or len(positive_int_list(parts[0])) < 2:
+            raise argparse.ArgumentTypeError(text)
+        return parts[0], positive_int(parts[1]), positive_int(parts[2])
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not WIDTHS/BATCH/STEPS, e.g. 784,1024,10/64/300") from None
+
+
 def make_parser(description, ddp_train, cases):
     """Both comparisons' options: ddp-train's path, the cases, the trials, the CSV; and the ones
     the driver passes to its own worker processes (hidden from users)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--ddp-train", default=os.path.join(ROOT, ddp_train))
-    parser.add_argument("--cases", nargs="+", default=cases)
-    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--cases", nargs="+", type=case, default=[case(c) for c in cases])
+    parser.add_argument("--trials", type=positive_int, default=3)
     parser.add_argument("--csv", help="also write the table here as CSV")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--widths", help=argparse.SUPPRESS)
