@@ -239,6 +239,8 @@ int project(Runtime& runtime, int argc, char** argv) {
   const Format format = parse_format(format_name);
   DDP_CHECK_ARG(network_name == "nvlink" || network_name == "ib",
                 "--network '" << network_name << "' is not known; use nvlink or ib");
+  DDP_CHECK_ARG(alpha_us >= 0 && bandwidth_gbs >= 0,
+                "--alpha-us and --bandwidth-gbs must not be negative (0: the --network's)");
   Network net = network_name == "nvlink" ? Network{2, 360} : Network{5, 340};
   if (alpha_us > 0) net.alpha_us = alpha_us;
   if (bandwidth_gbs > 0) net.bandwidth_gbs = bandwidth_gbs;
