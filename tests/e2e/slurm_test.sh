@@ -6,7 +6,10 @@
 #   summary  the program gets --metrics-out FILE, and FILE must end with a "summary" record;
 #   stop     PROGRAM is ddp-train, given --checkpoint-dir and --metrics-out; once it reports
 #            progress, the batch shell gets SIGTERM (as from --signal=B:TERM@120); the ranks must
-#            stop after the same step with a checkpoint and the job still end COMPLETED.
+#            stop after the same step with a checkpoint and the job still end COMPLETED;
+#   scaling  PROGRAM is benchmarks/scaling, submitted with sbatch --wrap as the README shows (the
+#            batch script is not used): given --out, it must write a row for each rank count of
+#            the allocation (1 and 2) in each mode, and no ceiling (that needs one machine alone).
 # Needs slurm-wlm (launch/setup.sh --with-slurm) and root, for slurmd; without them it exits 77,
 # which ctest reports as skipped, unless DDP_TEST_REQUIRE_SLURM=1 (launch/test.sh) makes it fail.
 # Usage: slurm_test.sh SBATCH_SCRIPT CHECK PROGRAM [ARGS...]
@@ -26,7 +29,10 @@ for tool in slurmctld slurmd sbatch sinfo scontrol squeue scancel; do
     unavailable "no $tool; install Slurm with launch/setup.sh --with-slurm"
 done
 [ "$(id -u)" -eq 0 ] || unavailable "slurmd must run as root here"
-[ "$check" = summary ] || [ "$check" = stop ] || fail "CHECK '$check' is neither summary nor stop"
+case "$check" in
+  summary | stop | scaling) ;;
+  *) fail "CHECK '$check' is not summary, stop or scaling" ;;
+esac
 
 start=$(date +%s)
 scratch=$(mktemp -d)
@@ -120,13 +126,21 @@ done
 [ "$state" = idle ] || { on_failure; fail "node $host is '${state:-not known}' after 30 s, not idle"; }
 echo "one-node Slurm cluster up in $(( $(date +%s) - start ))s (ports $ctld_port, $slurmd_port)"
 
-program_args+=(--metrics-out "$scratch/metrics.jsonl")
-[ "$check" = summary ] || program_args+=(--checkpoint-dir "$scratch/checkpoints")
+case "$check" in
+  summary) program_args+=(--metrics-out "$scratch/metrics.jsonl") ;;
+  stop) program_args+=(--metrics-out "$scratch/metrics.jsonl" --checkpoint-dir "$scratch/checkpoints") ;;
+  scaling) program_args+=(--out "$scratch/results") ;;
+esac
+if [ "$check" = scaling ]; then
+  submission=(--wrap "$(printf '%q ' "$program" "${program_args[@]}")")
+else
+  submission=("$batch_script" "${program_args[@]}")
+fi
 # sbatch --wait returns the job's exit status once the job has ended; it prints the job id first.
 submitted=$(date +%s)
 DDP_PROGRAM=$program timeout -k 5 90 sbatch --parsable --wait --nodes=1 --ntasks-per-node=2 \
   --time=2 --chdir="$scratch" --output="$scratch/job.out" --error="$scratch/job.err" \
-  "$batch_script" "${program_args[@]}" >"$scratch/sbatch.out" &
+  "${submission[@]}" >"$scratch/sbatch.out" &
 sbatch_pid=$!
 if [ "$check" = stop ]; then
   # Once training runs, what --signal=B:TERM@120 does near the time limit: SIGTERM to the batch
@@ -154,7 +168,9 @@ if [ "$sbatch_status" -ne 0 ] || [ "$job_state" != JobState=COMPLETED ] ||
   on_failure
   fail "the job did not complete cleanly"
 fi
-grep -q '^+ mpirun -n 2 ' "$scratch/job.err" || { on_failure; fail "the job printed no mpirun line"; }
+if [ "$check" != scaling ]; then
+  grep -q '^+ mpirun -n 2 ' "$scratch/job.err" || { on_failure; fail "the job printed no mpirun line"; }
+fi
 
 case "$check" in
   summary)
@@ -167,5 +183,14 @@ case "$check" in
       { tail -n 5 "$scratch/job.out"; fail "ddp-train did not stop on the request"; }
     ls "$scratch/checkpoints"/checkpoint-*.ddpckpt >/dev/null 2>&1 ||
       fail "no checkpoint was written on the way out" ;;
+  scaling)
+    csv=$scratch/results/scaling.csv
+    [ -s "$csv" ] || { on_failure; fail "the job wrote no scaling.csv"; }
+    cat "$csv"
+    rows=$(tail -n +2 "$csv" | cut -d, -f1,2 | tr '\n' ' ')
+    [ "$rows" = "weak,1 weak,2 strong,1 strong,2 " ] ||
+      fail "rows '$rows', expected weak and strong at 1 and 2 ranks (the allocation's 2 tasks)"
+    [ -z "$(tail -n +2 "$csv" | cut -d, -f12 | tr -d '\n')" ] ||
+      fail "a ceiling was measured inside a batch job" ;;
 esac
 echo "PASSED in $(( $(date +%s) - start ))s"
