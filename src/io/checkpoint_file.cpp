@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -180,15 +181,18 @@ std::vector<fs::path> CheckpointDirectory::list() const {
 fs::path CheckpointDirectory::save(const Checkpoint& checkpoint) {
   const fs::path file = file_for_step(checkpoint.step);
   write_checkpoint_file(checkpoint, file);
-  // The new checkpoint is durable: only now may older ones go. The one just written stays even
-  // when older by step than others (a run resumed past a corrupt newer file).
-  const std::vector<fs::path> files = list();
+  // The new checkpoint is durable: only now may older ones go. Those of later steps are not
+  // counted: a corrupt one that --resume skipped stays for inspection, and does not take the
+  // place of a checkpoint that reads back.
+  std::vector<fs::path> files = list();
+  const auto written = std::find(files.begin(), files.end(), file);
+  if (written != files.end()) files.erase(written + 1, files.end());
   const std::size_t excess = files.size() > static_cast<std::size_t>(keep_)
                                  ? files.size() - static_cast<std::size_t>(keep_)
                                  : 0;
   for (std::size_t i = 0; i < excess; ++i) {
     std::error_code error;
-    if (files[i] != file && !fs::remove(files[i], error) && error) {
+    if (!fs::remove(files[i], error) && error) {
       DDP_WARN("could not delete old checkpoint " << files[i].string() << ": " << error.message());
     }
   }
@@ -211,14 +215,23 @@ fs::path CheckpointDirectory::save(const Checkpoint& checkpoint) {
 
 std::optional<LoadedCheckpoint> CheckpointDirectory::load_newest() const {
   const std::vector<fs::path> files = list();
+  std::string newest_error;
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     try {
       return LoadedCheckpoint{*it, read_checkpoint_file(*it)};
     } catch (const CheckpointError& error) {
-      DDP_WARN("skipping checkpoint " << error.what() << "; trying an older one");
+      if (newest_error.empty()) newest_error = error.what();
+      if (std::next(it) != files.rend()) {
+        DDP_WARN("skipping checkpoint " << error.what() << "; trying an older one");
+      }
     }
   }
-  return std::nullopt;
+  if (files.empty()) return std::nullopt;
+  // Starting over would rotate them away: what is left of them is the user's to judge.
+  DDP_THROW(CheckpointError, "none of the " << files.size() << " checkpoints in '"
+                                            << directory_.string() << "' reads back whole (newest, "
+                                            << newest_error
+                                            << "); move them out of the folder to start afresh");
 }
 
 }  // namespace ddp::io

@@ -75,12 +75,12 @@ class CheckpointDirectory {
   // Creates the folder if needed (CheckpointError if it cannot); keeps the newest `keep` >= 1.
   CheckpointDirectory(std::filesystem::path directory, int keep);
 
-  // Writes checkpoint-<step>.ddpckpt; once it is durable, deletes the oldest beyond `keep` and
-  // temporary files of earlier steps' crashed writes. Returns the file written. Call it on one
-  // rank only.
+  // Writes checkpoint-<step>.ddpckpt; once it is durable, deletes the oldest beyond `keep` of
+  // those up to this step (later ones are left alone) and temporary files of earlier steps'
+  // crashed writes. Returns the file written. Call it on one rank only.
   std::filesystem::path save(const Checkpoint& checkpoint);
   // The newest checkpoint that reads back whole, warning (DDP_WARN) about each newer one skipped
-  // and why; nullopt when there is none.
+  // and why; nullopt when there is no checkpoint file, a CheckpointError when none reads back.
   std::optional<LoadedCheckpoint> load_newest() const;
   // The checkpoint files, oldest (lowest step) first.
   std::vector<std::filesystem::path> list() const;

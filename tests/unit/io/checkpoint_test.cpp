@@ -436,6 +436,48 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, CheckpointDamage,
                                            Damage::empty),
                          damage_name);
 
+TEST(CheckpointDirectory, RotationPastACorruptNewerFileKeepsKThatReadBack) {
+  TempDir dir;
+  CheckpointDirectory checkpoints(dir.path(), 2);
+  for (std::int64_t step : {10, 20, 30}) checkpoints.save(sample_checkpoint(step));
+  const fs::path corrupt = checkpoints.file_for_step(30);
+  write_bytes(corrupt, {1, 2, 3});
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(checkpoints.load_newest()->checkpoint.step, 20);
+  ::testing::internal::GetCapturedStderr();
+  // The resumed run saves step 25: 20 and 25 are the two newest up to it; 30 is left as it was.
+  checkpoints.save(sample_checkpoint(25));
+  const std::vector<fs::path> files = checkpoints.list();
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files[0], checkpoints.file_for_step(20));
+  EXPECT_EQ(files[1], checkpoints.file_for_step(25));
+  EXPECT_EQ(read_bytes(corrupt), (std::vector<std::uint8_t>{1, 2, 3}));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(checkpoints.load_newest()->checkpoint.step, 25);
+  ::testing::internal::GetCapturedStderr();
+}
+
+TEST(CheckpointDirectory, NoCheckpointThatReadsBackIsAnErrorAndNothingIsDeleted) {
+  TempDir dir;
+  CheckpointDirectory checkpoints(dir.path(), 3);
+  for (std::int64_t step : {10, 20}) checkpoints.save(sample_checkpoint(step));
+  for (std::int64_t step : {10, 20}) write_bytes(checkpoints.file_for_step(step), {});
+  ::testing::internal::CaptureStderr();
+  try {
+    checkpoints.load_newest();
+    FAIL() << "expected a CheckpointError";
+  } catch (const CheckpointError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("none of the 2 checkpoints in '" + dir.path().string()),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("checkpoint-0000000020.ddpckpt"), std::string::npos) << message;
+    EXPECT_NE(message.find("move them out of the folder"), std::string::npos) << message;
+  }
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(checkpoints.list().size(), 2u);
+}
+
 TEST(CheckpointDirectory, StaleTemporaryFileIsIgnoredAndCleanedUp) {
   TempDir dir;
   CheckpointDirectory checkpoints(dir.path(), 3);
