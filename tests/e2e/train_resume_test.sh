@@ -12,7 +12,12 @@
 #           the ranks, and with a copy per rank under DDP_SHARED_MEMORY=0); its checkpoints (the whole
 #           optimizer state, gathered) resume sharded at the same -np bit for bit, and unsharded
 #           at -np 1 and sharded at -np 3 within float32 summation order
-# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted|sharded
+#   guards  what must not touch a checkpoint folder: a run without --resume into one that holds
+#           checkpoints, a resume with another --optimizer or data too small for the saved place,
+#           a resume with nothing left to train, a folder where no checkpoint reads back; each
+#           leaves the files byte for byte, the refusals with one error line and exit 2 (1 for
+#           the unreadable folder)
+# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted|sharded|guards
 set -euo pipefail
 mpiexec=$1 train=$2 compare=$3 mode=$4
 work=$(mktemp -d)
@@ -44,6 +49,41 @@ if [ "$mode" = clean ]; then
   run 3 "${nodrop[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt2" --resume \
     --export-params "$work/resumed3.bin"
   "$compare" "$work/resumed3.bin" "$work/uninterrupted2.bin" 1e-5
+  echo "PASSED"
+  exit 0
+fi
+
+if [ "$mode" = guards ]; then
+  common=(--model mlp:16,32,4 --data synthetic:1000 --batch-size 25 --epochs 2 --seed 3)
+  run 2 "${common[@]}" --max-steps 30 --checkpoint-dir "$work/ckpt"
+  cp -r "$work/ckpt" "$work/saved"
+  unchanged() { diff -r "$work/saved" "$work/ckpt" || { echo "FAILED: $1 changed the folder"; exit 1; }; }
+  # Exit status $1 and one error line matching $2, then the folder as it was.
+  refused() {
+    local status=$1 pattern=$2 got=0
+    shift 2
+    timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" --progress lines "$@" >"$work/log" 2>&1 ||
+      got=$?
+    cat "$work/log"
+    [ "$got" -eq "$status" ] || { echo "FAILED: exit status $got, expected $status"; exit 1; }
+    [ "$(grep -c "error:" "$work/log")" -eq 1 ] || { echo "FAILED: not one error line"; exit 1; }
+    grep -q -- "$pattern" "$work/log" || { echo "FAILED: no line matches '$pattern'"; exit 1; }
+    unchanged "$pattern"
+  }
+  refused 2 "already holds 1 checkpoints (newest .*checkpoint-0000000030.ddpckpt); add --resume" \
+    "${common[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt"
+  refused 2 "checkpoint-0000000030.ddpckpt was written with --optimizer sgd" \
+    "${common[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt" --resume --optimizer adamw
+  refused 2 "stopped at batch 30 of epoch 1, but an epoch of --data synthetic:500 has 18 batches" \
+    "${common[@]/synthetic:1000/synthetic:500}" --checkpoint-dir "$work/ckpt" --resume
+  # Resumed where it ended: nothing to train, nothing written (the place in the data stays).
+  run 2 "${common[@]}" --max-steps 30 --checkpoint-dir "$work/ckpt" --resume
+  grep -q "nothing to train" "$work/log" || { cat "$work/log"; exit 1; }
+  unchanged "a resume with nothing to train"
+  for file in "$work/ckpt"/*; do : >"$file"; done
+  cp -r "$work/ckpt" "$work/saved.empty" && rm -r "$work/saved" && mv "$work/saved.empty" "$work/saved"
+  refused 1 "none of the 1 checkpoints in '$work/ckpt' reads back whole" \
+    "${common[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt" --resume
   echo "PASSED"
   exit 0
 fi

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -240,7 +241,16 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   if (!o_.init_params.empty()) io::import_parameters(params_, o_.init_params);
   // Before the optimizer, whose state follows the parameters, and DDP, whose buckets hold grads.
   model_->to(device_);
-  if (!o_.checkpoint_dir.empty()) checkpoints_.emplace(o_.checkpoint_dir, o_.keep_checkpoints);
+  if (!o_.checkpoint_dir.empty()) {
+    checkpoints_.emplace(o_.checkpoint_dir, o_.keep_checkpoints);
+    // A new run's rotation would delete them, or keep them and delete its own.
+    const std::vector<std::filesystem::path> existing = checkpoints_->list();
+    DDP_CHECK_ARG(o_.resume || existing.empty(),
+                  "--checkpoint-dir " << o_.checkpoint_dir << " already holds " << existing.size()
+                                      << " checkpoints (newest " << existing.back().string()
+                                      << "); add --resume to continue that run, or give a new "
+                                         "folder to start another");
+  }
   // The parameters before DDP, which replicates rank 0's: a node's one shared copy of them (a
   // sharded optimizer's) then has one writer.
   const std::optional<io::LoadedCheckpoint> resumed = load_newest_parameters();
@@ -271,6 +281,11 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   std::int64_t per_epoch = train_loader_->batches_per_epoch();
   total_steps_ = o_.epochs * per_epoch;
   if (o_.max_steps > 0) total_steps_ = std::min(total_steps_, o_.max_steps);
+  if (resumed && step_ >= total_steps_ && is_root_) {
+    DDP_INFO("the checkpoint is at step " << step_ << ", where --epochs and --max-steps end this "
+                                          << "run (" << total_steps_
+                                          << "): nothing to train; raise them to go on");
+  }
   double base_lr = o_.lr_reference_batch > 0
                        ? optim::linear_scaled_lr(o_.lr, o_.batch_size, o_.lr_reference_batch)
                        : o_.lr;
@@ -295,9 +310,22 @@ std::optional<io::LoadedCheckpoint> Run::load_newest_parameters() {
 void Run::resume_from(const io::LoadedCheckpoint& loaded) {
   const io::Checkpoint& checkpoint = loaded.checkpoint;
   std::string origin = loaded.file.string();
+  // Before the state itself: an SGD without momentum saves none, which any optimizer would take.
+  auto saved_optimizer = checkpoint.metadata.find("optimizer");
+  DDP_CHECK_ARG(
+      saved_optimizer == checkpoint.metadata.end() || saved_optimizer->second == o_.optimizer,
+      origin << " was written with --optimizer " << saved_optimizer->second
+             << "; resume it with the same, or give a new --checkpoint-dir to start "
+                "afresh with --optimizer "
+             << o_.optimizer);
   optimizer_->load_state(checkpoint.optimizer);
   step_ = checkpoint.step;
   position_ = {checkpoint.epoch, checkpoint.next_batch};
+  DDP_CHECK_ARG(position_.next_batch <= train_loader_->batches_per_epoch(),
+                origin << " stopped at batch " << position_.next_batch << " of epoch "
+                       << position_.epoch + 1 << ", but an epoch of --data " << o_.data << " has "
+                       << train_loader_->batches_per_epoch() << " batches of " << o_.batch_size
+                       << "; resume with the data it was written with");
   auto saved_batch = checkpoint.metadata.find("batch_size");
   if (saved_batch != checkpoint.metadata.end() &&
       saved_batch->second != std::to_string(o_.batch_size)) {
@@ -473,11 +501,14 @@ void Run::execute() {
     finish_epoch(epoch);
   }
   if (!stopping_) report_progress();
-  save_checkpoint();
+  // A run that took no step (resumed at its end) has nothing to add, and its loader never reached
+  // the checkpoint's place in the data: rewriting the checkpoint would lose that place.
+  if (steps_this_run > 0) save_checkpoint();
   if (stopping_ && is_root_) {
     std::cout << "stopped by " << stop_signal_name() << " after step " << step_
-              << (checkpoints_ ? "; checkpoint written, run again with --resume to continue"
-                               : "; no --checkpoint-dir, so nothing was saved")
+              << (!checkpoints_        ? "; no --checkpoint-dir, so nothing was saved"
+                  : steps_this_run > 0 ? "; checkpoint written, run again with --resume to continue"
+                                       : "; no step was taken, the checkpoints are as they were")
               << std::endl;
   }
   if (is_root_ && !o_.export_params.empty()) io::export_parameters(params_, o_.export_params);
