@@ -46,14 +46,16 @@ bool wait_until(MPI_Request& request, std::chrono::duration<double> limit) {
   return false;
 }
 
-// Counts, within kFailureAgreementTime, the ranks that failed too; -1 when not all of them joined.
-int count_failed_ranks(int world_size) {
-  int failed = 1, total = 0;
+// The collective of failure_comm, failed (1) or not (0): the number of ranks that failed, or -1
+// when not every rank joined within limit. A failing rank enters it once, and so does every rank at
+// exit: being the same collective both ways, a rank that fails meets one that finished.
+int count_failures(int failed, std::chrono::duration<double> limit) {
+  int total = 0;
   MPI_Request request;
   if (MPI_Iallreduce(&failed, &total, 1, MPI_INT, MPI_SUM, failure_comm, &request) != MPI_SUCCESS) {
     return -1;
   }
-  return wait_until(request, kFailureAgreementTime) && total == world_size ? total : -1;
+  return wait_until(request, limit) ? total : -1;
 }
 
 }  // namespace
@@ -106,12 +108,16 @@ Runtime::~Runtime() {
   // in an ordinary barrier, where the others' watchdog can end the job with the better message
   // (mpirun 4.1 can crash or hang tearing down a job that has a rank inside MPI_Finalize). The
   // grace beyond the collective timeout lets that watchdog fire first.
-  MPI_Request request;
-  if (MPI_Ibarrier(failure_comm, &request) != MPI_SUCCESS ||
-      !wait_until(request, comm::collective_timeout() + kExitGrace)) {
+  const int failures = count_failures(0, comm::collective_timeout() + kExitGrace);
+  if (failures < 0) {
     DDP_ERROR(
         "not every rank reached the end of the program within the collective timeout; "
         "aborting the job");
+    abort_job(1);
+  }
+  if (failures > 0) {
+    // Another rank failed: it says why and ends the job; this one only makes sure it ends.
+    std::this_thread::sleep_for(kFailureAgreementTime);
     abort_job(1);
   }
   MPI_Comm_free(&failure_comm);
@@ -139,7 +145,7 @@ int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body)
       std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
       return exit_code;
     }
-    if (count_failed_ranks(runtime->world_size()) > 0) {
+    if (count_failures(1, kFailureAgreementTime) == runtime->world_size()) {
       // Every rank failed the same way (a bad flag): one message, and a clean exit everywhere.
       if (runtime->rank() == 0)
         std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());

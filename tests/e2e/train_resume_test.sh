@@ -16,7 +16,7 @@
 #           checkpoints, a resume with another --optimizer or data too small for the saved place,
 #           a resume with nothing left to train, a folder where no checkpoint reads back; each
 #           leaves the files byte for byte, the refusals with one error line and exit 2 (1 for
-#           the unreadable folder)
+#           the unreadable folder); and a last checkpoint rank 0 cannot write: one error line
 # Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted|sharded|guards
 set -euo pipefail
 mpiexec=$1 train=$2 compare=$3 mode=$4
@@ -84,6 +84,13 @@ if [ "$mode" = guards ]; then
   cp -r "$work/ckpt" "$work/saved.empty" && rm -r "$work/saved" && mv "$work/saved.empty" "$work/saved"
   refused 1 "none of the 1 checkpoints in '$work/ckpt' reads back whole" \
     "${common[@]}" --max-steps 60 --checkpoint-dir "$work/ckpt" --resume
+  # Rank 0 cannot write the last checkpoint (a folder is in its way): its error is the only one;
+  # rank 1, done and waiting at the exit, leaves without one of its own.
+  rm -rf "$work/ckpt" "$work/saved"
+  mkdir -p "$work/ckpt/checkpoint-0000000005.ddpckpt/in-the-way"
+  cp -r "$work/ckpt" "$work/saved"
+  refused 1 "cannot .*checkpoint-0000000005.ddpckpt" "${common[@]}" --max-steps 5 \
+    --checkpoint-dir "$work/ckpt"
   echo "PASSED"
   exit 0
 fi
