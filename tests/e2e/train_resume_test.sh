@@ -5,9 +5,11 @@
 #   killed  one of 3 ranks killed with SIGKILL after a checkpoint: the job ends naming it; resume
 #           from the newest checkpoint: bit for bit
 #   preempted  SIGTERM to launch/ddp-mpirun (as Slurm sends before a time limit): every rank stops
-#           after the same step and rank 0 writes a checkpoint; resumed from it, the run ends bit
-#           for bit with the uninterrupted parameters (another -np is the clean case's: summation
-#           order, which 60 steps at lr 0.1 can amplify past any fixed tolerance here)
+#           after the same step, rank 0 writes a checkpoint and the launcher exits 0; resumed from
+#           it, the run ends bit for bit with the uninterrupted parameters (another -np is the
+#           clean case's: summation order, which 60 steps at lr 0.1 can amplify past any fixed
+#           tolerance here)
+#   interrupted  the same with Ctrl-C on the launcher's terminal (SIGINT to its process group)
 #   sharded --shard-optimizer on ends bit for bit where off ends (with the parameters shared by
 #           the ranks, and with a copy per rank under DDP_SHARED_MEMORY=0); its checkpoints (the whole
 #           optimizer state, gathered) resume sharded at the same -np bit for bit, and unsharded
@@ -17,7 +19,8 @@
 #           a resume with nothing left to train, a folder where no checkpoint reads back; each
 #           leaves the files byte for byte, the refusals with one error line and exit 2 (1 for
 #           the unreadable folder); and a last checkpoint rank 0 cannot write: one error line
-# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS clean|killed|preempted|sharded|guards
+# Usage: train_resume_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS
+#          clean|killed|preempted|interrupted|sharded|guards
 set -euo pipefail
 mpiexec=$1 train=$2 compare=$3 mode=$4
 work=$(mktemp -d)
@@ -131,19 +134,32 @@ common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --opti
         --epochs 3 --max-steps 200 --seed 3 --threads 1 --log-every 5)
 run 3 "${common[@]}" --export-params "$work/uninterrupted3.bin"
 
-if [ "$mode" = preempted ]; then
-  "$(dirname "$0")/../../launch/ddp-mpirun" -n 3 "$train" "${common[@]}" --checkpoint-dir "$work/ckpt" \
-    --metrics-out "$work/metrics.jsonl" > "$work/stopped.log" 2>&1 &
+if [ "$mode" = preempted ] || [ "$mode" = interrupted ]; then
+  launch=("$(dirname "$0")/../../launch/ddp-mpirun" -n 3 "$train" "${common[@]}"
+          --checkpoint-dir "$work/ckpt" --metrics-out "$work/metrics.jsonl")
+  if [ "$mode" = preempted ]; then
+    "${launch[@]}" > "$work/stopped.log" 2>&1 &
+  else
+    # On a terminal of its own (script's pseudo-terminal), where Ctrl-C below is SIGINT to the
+    # whole foreground process group, mpirun included unless the launcher keeps it out. Not
+    # ignoring SIGINT, as a background job of a script would, so that the launcher may trap it.
+    mkfifo "$work/keys"
+    (trap - INT; exec script -q -e -c "$(printf '%q ' "${launch[@]}")" /dev/null) \
+      < "$work/keys" > "$work/stopped.log" 2>&1 &
+    exec 3> "$work/keys"
+  fi
   launcher=$!
   for _ in $(seq 1 600); do
     grep -q '"step": 10,' "$work/metrics.jsonl" 2>/dev/null && break
     sleep 0.05
   done
-  kill -TERM "$launcher"
-  wait "$launcher" || true
+  if [ "$mode" = preempted ]; then kill -TERM "$launcher"; else printf '\003' >&3; fi
+  status=0
+  wait "$launcher" || status=$?
   cat "$work/stopped.log"
   grep -q "stopped by SIGUSR1 after step" "$work/stopped.log" ||
-    { echo "FAILED: the ranks did not stop on the forwarded SIGTERM"; exit 1; }
+    { echo "FAILED: the ranks did not stop on the forwarded signal"; exit 1; }
+  [ "$status" -eq 0 ] || { echo "FAILED: the launcher exited with $status, not 0"; exit 1; }
   newest=$(ls "$work/ckpt" | grep -v tmp | tail -1)
   [ -n "$newest" ] || { echo "FAILED: no checkpoint written on SIGTERM"; exit 1; }
   run 3 "${common[@]}" --checkpoint-dir "$work/ckpt" --resume --export-params "$work/resumed.bin"
