@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # ddp-train with no flags at 2 ranks: reaches the validation accuracy the README states, well
-# under a minute, and writes a summary with the fields scripts read.
+# under a minute, and writes a summary with the fields scripts read. Flags after MIN_ACCURACY go
+# to ddp-train.
+# Usage: train_default_test.sh MPIEXEC DDP_TRAIN MIN_ACCURACY [FLAGS...]
 set -euo pipefail
 mpiexec=$1 train=$2 min_accuracy=$3
+shift 3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
-DDP_METRICS_OUT="$work/metrics.jsonl" timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train"
+DDP_METRICS_OUT="$work/metrics.jsonl" timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" "$@"
 elapsed=$(( $(date +%s) - start ))
 summary=$(grep '"event": "summary"' "$work/metrics.jsonl")
 echo "$summary"

@@ -1,10 +1,13 @@
 #include "data_builder.hpp"
 
 #include <charconv>
+#include <numeric>
+#include <vector>
 
 #include "ddp/core/error.hpp"
 #include "ddp/data/csv.hpp"
 #include "ddp/data/idx.hpp"
+#include "ddp/data/split.hpp"
 #include "ddp/data/synthetic.hpp"
 
 namespace ddp::train {
@@ -24,16 +27,23 @@ std::int64_t parse_sample_count(const std::string& spec, const std::string& text
 }  // namespace
 
 std::shared_ptr<const data::Dataset> build_dataset(const std::string& spec, const DataShape& shape,
-                                                   std::uint64_t seed) {
+                                                   std::uint64_t seed,
+                                                   std::int64_t first_synthetic_sample) {
   std::string kind = spec.substr(0, spec.find(':'));
   std::string argument = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
   std::shared_ptr<const data::Dataset> dataset;
   if (kind == "synthetic") {
     std::int64_t samples =
         argument.empty() ? kDefaultSyntheticSamples : parse_sample_count(spec, argument);
-    // Generated once here, not per epoch by the loader: throughput then measures training.
-    dataset = std::make_shared<data::TensorDataset>(data::load_into_memory(
-        data::SyntheticClassification(samples, shape.features, shape.classes, seed)));
+    // Generated once here, not per epoch by the loader: throughput then measures training. A
+    // sample depends on the task's seed and its index alone, so the samples before the first
+    // cost nothing.
+    auto task = std::make_shared<const data::SyntheticClassification>(
+        first_synthetic_sample + samples, shape.features, shape.classes, seed);
+    std::vector<std::int64_t> indices(static_cast<std::size_t>(samples));
+    std::iota(indices.begin(), indices.end(), first_synthetic_sample);
+    dataset = std::make_shared<data::TensorDataset>(
+        data::load_into_memory(data::SubsetDataset(std::move(task), std::move(indices))));
   } else if (kind == "csv" && !argument.empty()) {
     dataset = std::make_shared<data::TensorDataset>(
         data::load_csv(argument, {.class_count = shape.classes, .feature_count = shape.features}));

@@ -208,7 +208,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   auto dataset = build_dataset(o_.data, shape, o_.seed);
   if (!o_.val_data.empty()) {
     train_set_ = dataset;
-    val_set_ = build_dataset(o_.val_data, shape, o_.seed + 1);
+    val_set_ = build_dataset(o_.val_data, shape, o_.seed, dataset->size());
   } else {
     auto split = data::split_train_val(dataset, o_.val_fraction, o_.seed);
     train_set_ = split.train;
