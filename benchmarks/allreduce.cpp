@@ -82,7 +82,7 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
       "buffers", po::value(&o.buffers)->default_value(o.buffers),
       "group: from the group's collective_buffer, as DDP's buckets (shared memory on one node); "
       "plain: ordinary host memory");
-  if (!cli::parse_options(argc, argv, description)) return 0;
+  if (!cli::parse_options(argc, argv, description, runtime.world().get())) return 0;
   Format format = parse_format(o.format);
   DDP_CHECK_ARG(o.min_bytes >= 4 && o.max_bytes >= o.min_bytes,
                 "--min-bytes must be at least 4 and --max-bytes at least --min-bytes");

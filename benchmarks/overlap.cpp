@@ -76,7 +76,7 @@ int overlap(Runtime& runtime, int argc, char** argv) {
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")(
       "trials", po::value(&o.trials)->default_value(o.trials), "trials; the best counts")(
       "format", po::value(&o.format)->default_value(o.format), "table or csv");
-  if (!cli::parse_options(argc, argv, description)) return 0;
+  if (!cli::parse_options(argc, argv, description, runtime.world().get())) return 0;
   const Format format = parse_format(o.format);
   const parallel::GradCompression compression =
       parallel::parse_grad_compression(o.grad_compression);

@@ -235,7 +235,7 @@ int project(Runtime& runtime, int argc, char** argv) {
       "algorithm", po::value(&algorithm_name)->default_value(algorithm_name),
       "ring, tree or best (the cheaper per bucket)")(
       "format", po::value(&format_name)->default_value(format_name), "table or csv");
-  if (!cli::parse_options(argc, argv, options)) return 0;
+  if (!cli::parse_options(argc, argv, options, runtime.world().get())) return 0;
   const Format format = parse_format(format_name);
   DDP_CHECK_ARG(network_name == "nvlink" || network_name == "ib",
                 "--network '" << network_name << "' is not known; use nvlink or ib");

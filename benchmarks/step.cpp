@@ -78,7 +78,7 @@ int step(Runtime& runtime, int argc, char** argv) {
       "optimizer", po::value(&optimizer_name)->default_value(optimizer_name),
       "sgd (momentum 0.9) or adamw")("format", po::value(&format_name)->default_value(format_name),
                                      "table or csv");
-  if (!cli::parse_options(argc, argv, options)) return 0;
+  if (!cli::parse_options(argc, argv, options, runtime.world().get())) return 0;
   const Format format = parse_format(format_name);
   DDP_CHECK_ARG(batch_size >= 1, "--batch-size " << batch_size << " must be at least 1");
   DDP_CHECK_ARG(iters >= 1, "--iters " << iters << " must be at least 1");

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 #include "ddp/core/error.hpp"
+#include "same_options.hpp"
 
 namespace ddp::cli {
 namespace {
@@ -39,10 +42,38 @@ class DefusedError : public po::error_with_option_name {
   }
 };
 
+// An option's value as text, for comparing across ranks: the types the programs bind.
+std::string value_text(const boost::any& value) {
+  if (const auto* text = boost::any_cast<std::string>(&value)) return *text;
+  if (const auto* number = boost::any_cast<double>(&value)) {
+    // The shortest text that reads back as the same double: "0.1", and exact for comparing.
+    char text[32];
+    return std::string(text, std::to_chars(text, text + sizeof(text), *number).ptr);
+  }
+  if (const auto* number = boost::any_cast<std::int64_t>(&value)) return std::to_string(*number);
+  if (const auto* number = boost::any_cast<std::uint64_t>(&value)) return std::to_string(*number);
+  if (const auto* number = boost::any_cast<int>(&value)) return std::to_string(*number);
+  if (const auto* flag = boost::any_cast<bool>(&value)) return *flag ? "true" : "false";
+  DDP_THROW(Error, "an option of type " << value.type().name() << " cannot be compared across "
+                                        << "ranks; add the type to value_text");
+}
+
+std::vector<Setting> settings_of(const po::options_description& description,
+                                 const po::variables_map& values) {
+  std::vector<Setting> settings;
+  for (const auto& option : description.options()) {
+    const std::string& name = option->long_name();
+    if (name == "config" || name == "help") continue;
+    auto found = values.find(name);
+    settings.emplace_back(name, found == values.end() ? "" : value_text(found->second.value()));
+  }
+  return settings;
+}
+
 }  // namespace
 
 bool parse_options(int argc, char** argv, const po::options_description& description,
-                   const OptionSources& sources) {
+                   ProcessGroup* ranks, const OptionSources& sources) {
   po::variables_map values;
   try {
     // The first value stored for an option wins: command line, then environment, then file.
@@ -72,6 +103,7 @@ bool parse_options(int argc, char** argv, const po::options_description& descrip
   } catch (const po::error& error) {
     DDP_THROW(InvalidArgument, error.what() << "; run with --help for the options");
   }
+  if (ranks != nullptr) check_same_on_every_rank(*ranks, settings_of(description, values));
   return true;
 }
 

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "ddp/comm/process_group.hpp"
+
 namespace ddp::cli {
 
 // Where option values may come from besides the command line, which always wins.
@@ -19,10 +21,12 @@ struct OptionSources {
 };
 
 // Parses the sources into the variables bound in description. Prints the help and returns false
-// for --help; an unknown option or a bad value is an InvalidArgument naming it.
+// for --help; an unknown option or a bad value is an InvalidArgument naming it. ranks, the ranks
+// that run with these options (null: none to compare), must all end with the same values (all but
+// --config's path), or each gets the same InvalidArgument naming the first that differs.
 bool parse_options(int argc, char** argv,
                    const boost::program_options::options_description& description,
-                   const OptionSources& sources = {});
+                   ProcessGroup* ranks, const OptionSources& sources = {});
 
 // po::value(target) defaulting to what *target holds, shown in --help as a stream prints it
 // ("0.1", where Boost would show 0.10000000000000001).

@@ -5,7 +5,7 @@
 
 int main(int argc, char** argv) {
   return ddp::run_program(argc, argv, [&](ddp::Runtime& runtime) {
-    auto options = ddp::train::parse_train_options(argc, argv);
+    auto options = ddp::train::parse_train_options(argc, argv, *runtime.world());
     if (options) ddp::train::train(runtime, *options);
     return 0;
   });

@@ -33,7 +33,7 @@ int run(Runtime& runtime, int argc, char** argv) {
       "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "global batch size")(
       "data-size", po::value(&o.data_size)->default_value(o.data_size), "samples in the dataset")(
       "seed", po::value(&o.seed)->default_value(o.seed), "seed for data, shuffle and weights");
-  if (!cli::parse_options(argc, argv, description)) return 0;
+  if (!cli::parse_options(argc, argv, description, runtime.world().get())) return 0;
   DDP_CHECK_ARG(o.input_size > 0, "--input-size must be at least 1, got " << o.input_size);
   DDP_CHECK_ARG(o.output_size > 0, "--output-size must be at least 1, got " << o.output_size);
   DDP_CHECK_ARG(o.batch_size > 0, "--batch-size must be at least 1, got " << o.batch_size);

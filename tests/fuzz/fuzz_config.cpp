@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ddp::cli::OptionSources sources;
   sources.config_file = true;
   try {
-    ddp::cli::parse_options(3, argv.data(), description, sources);
+    ddp::cli::parse_options(3, argv.data(), description, nullptr, sources);
   } catch (const ddp::InvalidArgument&) {
     // Refusing an unknown option, a bad value or a malformed line is the reader's job.
   }

@@ -57,7 +57,7 @@ void check_options(const TrainOptions& o) {
 
 }  // namespace
 
-std::optional<TrainOptions> parse_train_options(int argc, char** argv) {
+std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGroup& ranks) {
   TrainOptions o;
   po::options_description model("Model");
   auto add = model.add_options();
@@ -130,7 +130,7 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv) {
       "Values come from the command line, then DDP_* variables (DDP_BATCH_SIZE=256), then "
       "--config");
   all.add(model).add(data).add(optimisation).add(parallel).add(output).add(general);
-  if (!cli::parse_options(argc, argv, all, {.config_file = true, .env_prefix = "DDP_"})) {
+  if (!cli::parse_options(argc, argv, all, &ranks, {.config_file = true, .env_prefix = "DDP_"})) {
     return std::nullopt;
   }
   check_options(o);

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "ddp/comm/process_group.hpp"
+
 namespace ddp::train {
 
 struct TrainOptions {
@@ -66,7 +68,8 @@ struct TrainOptions {
 
 // Parses the command line, the DDP_* environment (DDP_BATCH_SIZE=256) and an INI --config file,
 // in that order of precedence, and checks every value: a bad one is an InvalidArgument naming the
-// option and what it allows. Nothing when --help was asked for (the help is printed).
-std::optional<TrainOptions> parse_train_options(int argc, char** argv);
+// option and what it allows, and so is a value that differs between the ranks. Nothing when
+// --help was asked for (the help is printed).
+std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGroup& ranks);
 
 }  // namespace ddp::train
