@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <vector>
@@ -70,39 +71,74 @@ std::vector<Setting> settings_of(const po::options_description& description,
   return settings;
 }
 
+// Runs body; Boost's error for a bad option or value there becomes an InvalidArgument that names
+// the source: `source` is "" (the command line), the environment's prefix (the variable is named)
+// or a prefix such as "--config FILE: ".
+template <typename Body>
+void naming_the_source(const std::string& source, Body body) {
+  const bool environment = !source.empty() && source.back() == '_';
+  try {
+    body();
+  } catch (po::error_with_option_name& error) {
+    DefusedError::defuse(error);
+    std::string where = source;
+    if (environment) {
+      // --batch-size -> DDP_BATCH_SIZE=...: the variable the user set.
+      std::string name = error.get_option_name();
+      name.erase(0, name.find_first_not_of('-'));
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+        return c == '-' ? '_' : static_cast<char>(std::toupper(c));
+      });
+      where = "environment variable " + source + name + ": ";
+    }
+    DDP_THROW(InvalidArgument, where << error.what() << "; run with --help for the options");
+  } catch (const po::error& error) {
+    DDP_THROW(InvalidArgument, (environment ? "the environment: " : source)
+                                   << error.what() << "; run with --help for the options");
+  }
+}
+
 }  // namespace
 
 bool parse_options(int argc, char** argv, const po::options_description& description,
                    ProcessGroup* ranks, const OptionSources& sources) {
   po::variables_map values;
-  try {
-    // The first value stored for an option wins: command line, then environment, then file.
-    po::store(po::parse_command_line(argc, argv, description), values);
-    if (!sources.env_prefix.empty()) {
+  // The first value stored for an option wins: command line, then environment, then file.
+  naming_the_source("", [&] {
+    po::parsed_options parsed = po::command_line_parser(argc, argv).options(description).run();
+    for (const po::option& option : parsed.options) {
+      // A word that is no option nor an option's value (Boost would drop it without a word).
+      DDP_CHECK_ARG(!option.string_key.empty(),
+                    "unexpected '" << option.original_tokens.front()
+                                   << "' on the command line: options are --name VALUE, and "
+                                   << "switches take no value; run with --help for the options");
+    }
+    po::store(parsed, values);
+  });
+  if (!sources.env_prefix.empty()) {
+    naming_the_source(sources.env_prefix, [&] {
       po::store(po::parse_environment(description,
                                       [&](const std::string& variable) {
                                         return option_for_variable(variable, sources.env_prefix,
                                                                    description);
                                       }),
                 values);
-    }
-    if (sources.config_file && values.count("config") != 0) {
-      std::string path = values["config"].as<std::string>();
-      std::ifstream file(path);
-      DDP_CHECK_ARG(file, "--config " << path << ": cannot open the file");
-      po::store(po::parse_config_file(file, description), values);
-    }
-    if (values.count("help") != 0) {
-      std::cout << description;
-      return false;
-    }
-    po::notify(values);
-  } catch (po::error_with_option_name& error) {
-    DefusedError::defuse(error);
-    DDP_THROW(InvalidArgument, error.what() << "; run with --help for the options");
-  } catch (const po::error& error) {
-    DDP_THROW(InvalidArgument, error.what() << "; run with --help for the options");
+    });
   }
+  if (sources.config_file && values.count("config") != 0) {
+    const std::string path = values["config"].as<std::string>();
+    std::ifstream file(path);
+    DDP_CHECK_ARG(
+        file && !std::filesystem::is_directory(path),
+        "--config " << path << ": cannot open the file" << (file ? " (it is a folder)" : ""));
+    naming_the_source("--config " + path + ": ",
+                      [&] { po::store(po::parse_config_file(file, description), values); });
+  }
+  if (values.count("help") != 0) {
+    if (ranks == nullptr || ranks->rank() == 0) std::cout << description;
+    return false;
+  }
+  naming_the_source("", [&] { po::notify(values); });
   if (ranks != nullptr) check_same_on_every_rank(*ranks, settings_of(description, values));
   return true;
 }
