@@ -71,6 +71,24 @@ std::vector<Setting> settings_of(const po::options_description& description,
   return settings;
 }
 
+// Stores one source's options, refusing a negative number for an unsigned option first: Boost
+// reads "-1" as 2^64 - 1.
+void store_checked(const po::parsed_options& parsed, const po::options_description& description,
+                   po::variables_map& values) {
+  for (const po::option& option : parsed.options) {
+    const po::option_description* known = description.find_nothrow(option.string_key, false);
+    if (known == nullptr ||
+        dynamic_cast<const po::typed_value<std::uint64_t>*>(known->semantic().get()) == nullptr) {
+      continue;
+    }
+    for (const std::string& value : option.value) {
+      DDP_CHECK_ARG(value.find('-') == std::string::npos,
+                    "--" << option.string_key << " '" << value << "' must not be negative");
+    }
+  }
+  po::store(parsed, values);
+}
+
 // Runs body; Boost's error for a bad option or value there becomes an InvalidArgument that names
 // the source: `source` is "" (the command line), the environment's prefix (the variable is named)
 // or a prefix such as "--config FILE: ".
@@ -113,16 +131,16 @@ bool parse_options(int argc, char** argv, const po::options_description& descrip
                                    << "' on the command line: options are --name VALUE, and "
                                    << "switches take no value; run with --help for the options");
     }
-    po::store(parsed, values);
+    store_checked(parsed, description, values);
   });
   if (!sources.env_prefix.empty()) {
     naming_the_source(sources.env_prefix, [&] {
-      po::store(po::parse_environment(description,
-                                      [&](const std::string& variable) {
-                                        return option_for_variable(variable, sources.env_prefix,
-                                                                   description);
-                                      }),
-                values);
+      store_checked(po::parse_environment(description,
+                                          [&](const std::string& variable) {
+                                            return option_for_variable(variable, sources.env_prefix,
+                                                                       description);
+                                          }),
+                    description, values);
     });
   }
   if (sources.config_file && values.count("config") != 0) {
@@ -131,8 +149,9 @@ bool parse_options(int argc, char** argv, const po::options_description& descrip
     DDP_CHECK_ARG(
         file && !std::filesystem::is_directory(path),
         "--config " << path << ": cannot open the file" << (file ? " (it is a folder)" : ""));
-    naming_the_source("--config " + path + ": ",
-                      [&] { po::store(po::parse_config_file(file, description), values); });
+    naming_the_source("--config " + path + ": ", [&] {
+      store_checked(po::parse_config_file(file, description), description, values);
+    });
   }
   if (values.count("help") != 0) {
     if (ranks == nullptr || ranks->rank() == 0) std::cout << description;

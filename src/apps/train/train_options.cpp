@@ -1,5 +1,6 @@
 #include "train_options.hpp"
 
+#include <cmath>
 #include <initializer_list>
 
 #include "cli_options.hpp"
@@ -38,15 +39,19 @@ void check_options(const TrainOptions& o) {
   DDP_CHECK_ARG(o.batch_size > 0, "--batch-size must be at least 1, got " << o.batch_size);
   DDP_CHECK_ARG(o.epochs > 0, "--epochs must be at least 1, got " << o.epochs);
   DDP_CHECK_ARG(o.max_steps >= 0, "--max-steps must be 0 (no limit) or more, got " << o.max_steps);
-  DDP_CHECK_ARG(o.lr > 0, "--lr must be positive, got " << o.lr);
+  DDP_CHECK_ARG(o.lr > 0 && std::isfinite(o.lr), "--lr must be positive and finite, got " << o.lr);
   DDP_CHECK_ARG(o.momentum >= 0 && o.momentum < 1,
                 "--momentum " << o.momentum << " must be in [0, 1)");
-  DDP_CHECK_ARG(o.weight_decay >= 0, "--weight-decay must not be negative, got " << o.weight_decay);
+  DDP_CHECK_ARG(o.weight_decay >= 0 && std::isfinite(o.weight_decay),
+                "--weight-decay must be finite and not negative, got " << o.weight_decay);
   DDP_CHECK_ARG(o.warmup_steps >= 0, "--warmup-steps must not be negative");
   DDP_CHECK_ARG(o.lr_reference_batch >= 0, "--lr-reference-batch must not be negative");
-  DDP_CHECK_ARG(o.grad_clip >= 0, "--grad-clip must be 0 (off) or positive, got " << o.grad_clip);
+  DDP_CHECK_ARG(o.grad_clip >= 0 && std::isfinite(o.grad_clip),
+                "--grad-clip must be 0 (off) or positive and finite, got " << o.grad_clip);
   DDP_CHECK_ARG(o.threads >= 0, "--threads must be 0 (automatic) or more, got " << o.threads);
-  DDP_CHECK_ARG(o.bucket_mb > 0, "--bucket-mb must be positive, got " << o.bucket_mb);
+  // From one float's worth to a size no model here comes near; beyond it the bytes overflow.
+  DDP_CHECK_ARG(o.bucket_mb >= 1e-5 && o.bucket_mb <= 1e6,
+                "--bucket-mb must be between 1e-05 and 1e+06 MiB, got " << o.bucket_mb);
   DDP_CHECK_ARG(o.checkpoint_every >= 0, "--checkpoint-every must not be negative");
   DDP_CHECK_ARG(o.keep_checkpoints >= 1, "--keep-checkpoints must be at least 1");
   DDP_CHECK_ARG(o.log_every >= 1, "--log-every must be at least 1, got " << o.log_every);
