@@ -20,7 +20,7 @@ struct CollectiveInfo {
   std::size_t bytes() const { return static_cast<std::size_t>(count) * dtype_size(dtype); }
 };
 
-// "all_reduce #17 (4096 bytes of float32)".
+// "all_reduce #17 (4096 bytes of float32)"; "barrier #3" for one that moves no data.
 std::string describe(const CollectiveInfo& info);
 
 }  // namespace ddp::comm

@@ -65,6 +65,17 @@ Runtime::Runtime(int& argc, char**& argv) {
   int initialized = 0;
   comm::check_mpi(MPI_Initialized(&initialized), "MPI_Initialized");
   DDP_CHECK(!initialized, "MPI was initialised before ddp::Runtime; let the Runtime do it");
+  // MPI_Init and the communicators below wait for every rank, before any group's watchdog exists:
+  // a rank that never starts (stopped, stuck before MPI_Init) would hold the others there for
+  // ever. A bad DDP_TIMEOUT_SECONDS is reported once MPI is up; the default watches until then.
+  std::chrono::duration<double> start_up_limit(300.0);
+  try {
+    start_up_limit = comm::collective_timeout();
+  } catch (const InvalidArgument&) {
+  }
+  std::optional<comm::Watchdog> start_up;
+  start_up.emplace("world", start_up_limit);
+  start_up->begin({.name = "start-up (MPI_Init and the runtime's communicators)"});
   // Open MPI busy-polls while a rank waits inside a collective. The bucket all-reduces run on a
   // thread beside backward, on the same core when ranks are bound one per core, so the poll
   // takes half the core from the GEMMs (measured: 2 ranks at 2,200-4,000 samples/s against
@@ -99,6 +110,7 @@ Runtime::Runtime(int& argc, char**& argv) {
   MPI_Comm world_comm = MPI_COMM_NULL;
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world_comm), "MPI_Comm_dup");
   world_ = std::make_shared<comm::MpiProcessGroup>(world_comm, "world");
+  start_up.reset();
   DDP_DEBUG_LOG("runtime up: local rank " << local_rank_ << " of " << local_size_);
 }
 
