@@ -1,10 +1,12 @@
 #include "stop_signal.hpp"
 
 #include <csignal>
-#include <initializer_list>
 
 namespace ddp::train {
 namespace {
+
+constexpr std::array<int, 3> kStopSignals{SIGTERM, SIGINT, SIGUSR1};
+constexpr std::array<const char*, 3> kStopSignalNames{"SIGTERM", "SIGINT", "SIGUSR1"};
 
 volatile std::sig_atomic_t received_signal = 0;
 
@@ -15,24 +17,22 @@ void on_signal(int signal) {
 }  // namespace
 
 void install_stop_handlers() {
-  for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, on_signal);
+  for (int signal : kStopSignals) std::signal(signal, on_signal);
 }
 
-bool stop_requested() {
-  return received_signal != 0;
-}
-
-const char* stop_signal_name() {
-  switch (received_signal) {
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGINT:
-      return "SIGINT";
-    case SIGUSR1:
-      return "SIGUSR1";
-    default:
-      return "no signal";
+StopVotes stop_votes() {
+  StopVotes votes{};
+  for (std::size_t i = 0; i < kStopSignals.size(); ++i) {
+    votes[i] = received_signal == kStopSignals[i] ? 1.0 : 0.0;
   }
+  return votes;
+}
+
+const char* stop_signal_name(const StopVotes& votes) {
+  for (std::size_t i = 0; i < votes.size(); ++i) {
+    if (votes[i] > 0) return kStopSignalNames[i];
+  }
+  return nullptr;
 }
 
 }  // namespace ddp::train

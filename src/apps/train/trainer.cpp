@@ -178,7 +178,8 @@ class Run {
   std::int64_t timed_samples_ = 0;
   Clock::duration timed_wall_{};
   ValidationResult last_validation_;
-  bool stopping_ = false;  // a stop signal reached some rank: all stop after this step
+  bool stopping_ = false;              // a stop signal reached some rank: all stop after this step
+  const char* stop_signal_ = nullptr;  // the signal that did, as the ranks' vote named it
   std::int64_t nan_streak_ = 0;
 };
 
@@ -358,11 +359,15 @@ void Run::save_checkpoint() {
 }
 
 void Run::report_progress() {
-  std::vector<double> window{window_loss_, static_cast<double>(window_steps_),
-                             stop_requested() ? 1.0 : 0.0};
+  const StopVotes mine = stop_votes();
+  std::vector<double> window{window_loss_, static_cast<double>(window_steps_)};
+  window.insert(window.end(), mine.begin(), mine.end());
   sum_over_ranks(world_, window);
   if (window_steps_ > 0) last_loss_ = window[0] / static_cast<double>(window_steps_);
-  stopping_ = stopping_ || window[2] > 0;
+  StopVotes votes;
+  std::copy(window.begin() + 2, window.end(), votes.begin());
+  if (!stopping_) stop_signal_ = stop_signal_name(votes);
+  stopping_ = stop_signal_ != nullptr;
   window_loss_ = 0;
   window_steps_ = 0;
   if (!is_root_) return;
@@ -505,7 +510,7 @@ void Run::execute() {
   // the checkpoint's place in the data: rewriting the checkpoint would lose that place.
   if (steps_this_run > 0) save_checkpoint();
   if (stopping_ && is_root_) {
-    std::cout << "stopped by " << stop_signal_name() << " after step " << step_
+    std::cout << "stopped by " << stop_signal_ << " after step " << step_
               << (!checkpoints_        ? "; no --checkpoint-dir, so nothing was saved"
                   : steps_this_run > 0 ? "; checkpoint written, run again with --resume to continue"
                                        : "; no step was taken, the checkpoints are as they were")
