@@ -16,25 +16,26 @@ namespace {
 // Samples of the built-in task when --data synthetic names no count.
 constexpr std::int64_t kDefaultSyntheticSamples = 20000;
 
-std::int64_t parse_sample_count(const std::string& spec, const std::string& text) {
+std::int64_t parse_sample_count(const std::string& flag, const std::string& spec,
+                                const std::string& text) {
   std::int64_t count = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
   DDP_CHECK_ARG(ec == std::errc() && end == text.data() + text.size() && count > 0,
-                "--data '" << spec << "': the sample count must be a positive integer");
+                flag << " '" << spec << "': the sample count must be a positive integer");
   return count;
 }
 
 }  // namespace
 
-std::shared_ptr<const data::Dataset> build_dataset(const std::string& spec, const DataShape& shape,
-                                                   std::uint64_t seed,
+std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, const std::string& spec,
+                                                   const DataShape& shape, std::uint64_t seed,
                                                    std::int64_t first_synthetic_sample) {
   std::string kind = spec.substr(0, spec.find(':'));
   std::string argument = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
   std::shared_ptr<const data::Dataset> dataset;
   if (kind == "synthetic") {
     std::int64_t samples =
-        argument.empty() ? kDefaultSyntheticSamples : parse_sample_count(spec, argument);
+        argument.empty() ? kDefaultSyntheticSamples : parse_sample_count(flag, spec, argument);
     // Generated once here, not per epoch by the loader: throughput then measures training. A
     // sample depends on the task's seed and its index alone, so the samples before the first
     // cost nothing.
@@ -52,13 +53,14 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& spec, cons
     std::string labels = argument.substr(argument.find(',') + 1);
     dataset = std::make_shared<data::TensorDataset>(data::load_idx(images, labels, shape.classes));
   } else {
-    DDP_THROW(InvalidArgument, "--data '" << spec << "' is not known; use synthetic[:N], "
-                                          << "csv:PATH or idx:IMAGES,LABELS");
+    DDP_THROW(InvalidArgument, flag << " '" << spec << "' is not known; use synthetic[:N], "
+                                    << "csv:PATH or idx:IMAGES,LABELS");
   }
   DDP_CHECK_ARG(dataset->feature_count() == shape.features,
-                spec << " has " << dataset->feature_count() << " features per sample but the model "
+                flag << " " << spec << " has " << dataset->feature_count()
+                     << " features per sample but the model "
                      << "takes " << shape.features << "; change --model's first width");
-  DDP_CHECK_ARG(dataset->size() > 0, spec << " holds no samples");
+  DDP_CHECK_ARG(dataset->size() > 0, flag << " " << spec << " holds no samples");
   return dataset;
 }
 

@@ -16,12 +16,12 @@ struct DataShape {
 };
 
 // The dataset a spec names, checked against the model's input and output widths; a bad spec or
-// file is an InvalidArgument naming it. Every rank builds the same dataset without communicating.
-// A synthetic set is the built-in task of `seed` from its sample `first_synthetic_sample` on: a
-// validation set (--val-data synthetic:N) starts after the training set's samples, so that it
-// holds other samples of the same task.
-std::shared_ptr<const data::Dataset> build_dataset(const std::string& spec, const DataShape& shape,
-                                                   std::uint64_t seed,
+// file is an InvalidArgument naming it and the flag that gave it ("--data", "--val-data"). Every
+// rank builds the same dataset without communicating. A synthetic set is the built-in task of
+// `seed` from its sample `first_synthetic_sample` on: a validation set (--val-data synthetic:N)
+// starts after the training set's samples, so that it holds other samples of the same task.
+std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, const std::string& spec,
+                                                   const DataShape& shape, std::uint64_t seed,
                                                    std::int64_t first_synthetic_sample = 0);
 
 }  // namespace ddp::train

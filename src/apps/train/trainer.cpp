@@ -206,10 +206,10 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   params_ = model_->parameters();
 
   DataShape shape{widths.front(), widths.back()};
-  auto dataset = build_dataset(o_.data, shape, o_.seed);
+  auto dataset = build_dataset("--data", o_.data, shape, o_.seed);
   if (!o_.val_data.empty()) {
     train_set_ = dataset;
-    val_set_ = build_dataset(o_.val_data, shape, o_.seed, dataset->size());
+    val_set_ = build_dataset("--val-data", o_.val_data, shape, o_.seed, dataset->size());
   } else {
     auto split = data::split_train_val(dataset, o_.val_fraction, o_.seed);
     train_set_ = split.train;
