@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string_view>
@@ -58,6 +59,7 @@ TensorDataset load_csv(const std::string& path, const CsvOptions& options) {
   DDP_CHECK_ARG(options.class_count >= 0 && options.feature_count >= 0,
                 path << ": class count " << options.class_count << " and feature count "
                      << options.feature_count << " must not be negative");
+  DDP_CHECK_ARG(!std::filesystem::is_directory(path), path << ": is a folder; give a CSV file");
   std::ifstream file(path, std::ios::binary);
   if (!file) DDP_THROW(InvalidArgument, path << ": cannot open (" << std::strerror(errno) << ")");
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());

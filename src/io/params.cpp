@@ -1,6 +1,11 @@
 #include "ddp/io/params.hpp"
 
+#include <unistd.h>
+
 #include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "ddp/core/error.hpp"
@@ -25,7 +30,8 @@ std::int64_t parameter_bytes(const std::vector<nn::Parameter*>& params) {
 void export_parameters(const std::vector<nn::Parameter*>& params, const std::string& path) {
   parameter_bytes(params);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  DDP_CHECK(out.good(), "cannot open '" << path << "' for writing the parameters");
+  DDP_CHECK(out.good(), "cannot open '" << path << "' for writing the parameters ("
+                                        << std::strerror(errno) << ")");
   for (const nn::Parameter* param : params) {
     const Tensor host = param->value.to(Device::cpu());  // itself for CPU parameters
     out.write(static_cast<const char*>(host.data_ptr()),
@@ -35,22 +41,35 @@ void export_parameters(const std::vector<nn::Parameter*>& params, const std::str
   DDP_CHECK(out.good(), "writing the parameters to '" << path << "' failed (disk full?)");
 }
 
+std::string export_obstacle(const std::string& path) {
+  const std::filesystem::path file(path);
+  if (std::filesystem::is_directory(file)) return "it is a folder";
+  const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : ".";
+  if (!std::filesystem::is_directory(folder)) return "no folder " + folder.string();
+  if (::access(folder.c_str(), W_OK | X_OK) != 0) return std::strerror(errno);
+  return "";
+}
+
 void import_parameters(const std::vector<nn::Parameter*>& params, const std::string& path) {
   const std::int64_t expected = parameter_bytes(params);
+  DDP_CHECK_ARG(!std::filesystem::is_directory(path),
+                "parameter file '" << path << "' is a folder; give the file export wrote");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  DDP_CHECK(in.good(), "cannot open parameter file '" << path << "'");
+  DDP_CHECK_ARG(in.good(),
+                "cannot open parameter file '" << path << "' (" << std::strerror(errno) << ")");
   const std::int64_t actual = static_cast<std::int64_t>(in.tellg());
-  DDP_CHECK(actual == expected, "parameter file '"
-                                    << path << "' has " << actual << " bytes but the model's "
-                                    << params.size() << " parameters need " << expected
-                                    << "; it was exported from another architecture");
+  DDP_CHECK_ARG(actual == expected, "parameter file '"
+                                        << path << "' has " << actual << " bytes but the model's "
+                                        << expected / 4 << " parameters (" << params.size()
+                                        << " tensors) need " << expected
+                                        << "; it was exported from another architecture");
   in.seekg(0);
   for (nn::Parameter* param : params) {
     Tensor host = param->value.to(Device::cpu());  // itself for CPU parameters
     in.read(static_cast<char*>(host.data_ptr()), static_cast<std::streamsize>(host.nbytes()));
     param->value.copy_(host);
   }
-  DDP_CHECK(in.good(), "reading the parameters from '" << path << "' failed");
+  DDP_CHECK_ARG(in.good(), "reading the parameters from '" << path << "' failed");
 }
 
 }  // namespace ddp::io

@@ -15,9 +15,13 @@ std::int64_t parameter_bytes(const std::vector<nn::Parameter*>& params);
 
 // Writes every parameter's value, each row-major (a Linear's weight [out, in] then its bias).
 void export_parameters(const std::vector<nn::Parameter*>& params, const std::string& path);
+// Why export_parameters could not write path ("" when it can: a writable folder, no folder of
+// that name), checked without writing anything: before a run that ends with the export.
+std::string export_obstacle(const std::string& path);
 
 // Reads what export_parameters (or torch's tofile) wrote into the parameters' values, in place;
-// an Error when the file's size is not exactly parameter_bytes (another architecture).
+// an InvalidArgument when the file cannot be read or its size is not exactly parameter_bytes
+// (another architecture).
 void import_parameters(const std::vector<nn::Parameter*>& params, const std::string& path);
 
 }  // namespace ddp::io

@@ -240,6 +240,15 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   }
 
   if (!o_.init_params.empty()) io::import_parameters(params_, o_.init_params);
+  // Rank 0 exports after training: a path it cannot write is refused now, on every rank at once.
+  if (!o_.export_params.empty()) {
+    const std::string obstacle = is_root_ ? io::export_obstacle(o_.export_params) : "";
+    std::vector<double> refused{obstacle.empty() ? 0.0 : 1.0};
+    sum_over_ranks(world_, refused);
+    DDP_CHECK_ARG(refused[0] == 0, "--export-params " << o_.export_params << " cannot be written"
+                                                      << (is_root_ ? " (" + obstacle + ")" : "")
+                                                      << "; give a path in a writable folder");
+  }
   // Before the optimizer, whose state follows the parameters, and DDP, whose buckets hold grads.
   model_->to(device_);
   if (!o_.checkpoint_dir.empty()) {
