@@ -58,6 +58,16 @@ int count_failures(int failed, std::chrono::duration<double> limit) {
   return wait_until(request, limit) ? total : -1;
 }
 
+// DDP_TIMEOUT_SECONDS for the start-up; a bad value is reported once MPI is up (by the world
+// group, which reads it too), the default watching until then.
+std::chrono::duration<double> start_up_limit() {
+  try {
+    return comm::collective_timeout();
+  } catch (const InvalidArgument&) {
+    return std::chrono::seconds(300);
+  }
+}
+
 }  // namespace
 
 Runtime::Runtime(int& argc, char**& argv) {
@@ -67,14 +77,9 @@ Runtime::Runtime(int& argc, char**& argv) {
   DDP_CHECK(!initialized, "MPI was initialised before ddp::Runtime; let the Runtime do it");
   // MPI_Init and the communicators below wait for every rank, before any group's watchdog exists:
   // a rank that never starts (stopped, stuck before MPI_Init) would hold the others there for
-  // ever. A bad DDP_TIMEOUT_SECONDS is reported once MPI is up; the default watches until then.
-  std::chrono::duration<double> start_up_limit(300.0);
-  try {
-    start_up_limit = comm::collective_timeout();
-  } catch (const InvalidArgument&) {
-  }
+  // ever.
   std::optional<comm::Watchdog> start_up;
-  start_up.emplace("world", start_up_limit);
+  start_up.emplace("world", start_up_limit());
   start_up->begin({.name = "start-up (MPI_Init and the runtime's communicators)"});
   // Open MPI busy-polls while a rank waits inside a collective. The bucket all-reduces run on a
   // thread beside backward, on the same core when ranks are bound one per core, so the poll
