@@ -68,6 +68,12 @@ std::chrono::duration<double> start_up_limit() {
   }
 }
 
+void finalize_mpi() {
+  MPI_Comm_free(&failure_comm);
+  MPI_Finalize();
+  runtime_exists = false;
+}
+
 }  // namespace
 
 Runtime::Runtime(int& argc, char**& argv) {
@@ -137,9 +143,7 @@ Runtime::~Runtime() {
     std::this_thread::sleep_for(kFailureAgreementTime);
     abort_job(1);
   }
-  MPI_Comm_free(&failure_comm);
-  MPI_Finalize();
-  runtime_exists = false;
+  finalize_mpi();
 }
 
 void Runtime::abort_job(int exit_code) {
@@ -158,19 +162,30 @@ int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body)
     return body(*runtime);
   } catch (const std::exception& error) {
     int exit_code = dynamic_cast<const InvalidArgument*>(&error) != nullptr ? 2 : 1;
-    if (!runtime) {
+    auto report = [&] {
       std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+    };
+    // Before MPI was up there is no one to agree with: every rank says it.
+    if (failure_comm == MPI_COMM_NULL) {
+      report();
       return exit_code;
     }
-    if (count_failures(1, kFailureAgreementTime) == runtime->world_size()) {
+    // From here also when the Runtime itself failed once MPI was up (a bad DDP_* variable).
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (count_failures(1, kFailureAgreementTime) == size) {
       // Every rank failed the same way (a bad flag): one message, and a clean exit everywhere.
-      if (runtime->rank() == 0)
-        std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+      if (rank == 0) report();
       std::fflush(stderr);
-      runtime.reset();
+      if (runtime) {
+        runtime.reset();
+      } else {
+        finalize_mpi();
+      }
       return exit_code;
     }
-    std::fprintf(stderr, "%s error: %s\n", log::prefix().c_str(), error.what());
+    report();
     std::fflush(stderr);
     Runtime::abort_job(exit_code);
   }
