@@ -1,5 +1,7 @@
 #include "data_builder.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <numeric>
 #include <vector>
@@ -38,7 +40,16 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
         argument.empty() ? kDefaultSyntheticSamples : parse_sample_count(flag, spec, argument);
     // Generated once here, not per epoch by the loader: throughput then measures training. A
     // sample depends on the task's seed and its index alone, so the samples before the first
-    // cost nothing.
+    // cost nothing. More than the machine's memory would end in std::bad_alloc or the OOM killer.
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    const double bytes = static_cast<double>(samples) *
+                         static_cast<double>(shape.features * 4 + 2 * 8);  // features, label, index
+    const double memory =
+        static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    DDP_CHECK_ARG(bytes < memory, flag << " '" << spec << "': " << samples << " samples of "
+                                       << shape.features << " features take " << bytes / kGiB
+                                       << " GiB, more than this machine's " << memory / kGiB
+                                       << " GiB of memory; ask for fewer");
     auto task = std::make_shared<const data::SyntheticClassification>(
         first_synthetic_sample + samples, shape.features, shape.classes, seed);
     std::vector<std::int64_t> indices(static_cast<std::size_t>(samples));
