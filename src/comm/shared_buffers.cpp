@@ -107,6 +107,7 @@ void SharedBuffers::arrive_and_wait(Phase phase, std::uint32_t sequence, Range r
   RankControl& mine = control(rank_);
   mine.offset = range.offset;
   mine.count = range.count;
+  mine.operation = range.operation;
   // Release: what this rank wrote before (its gradients, its share of the sums) is visible to a
   // rank that sees the new sequence number with acquire.
   std::atomic_ref<std::uint32_t>(mine.phase[phase]).store(sequence, std::memory_order_release);
@@ -130,7 +131,7 @@ void SharedBuffers::arrive_and_wait(Phase phase, std::uint32_t sequence, Range r
 
 SharedBuffers::Range SharedBuffers::range_of(int rank) const {
   const RankControl& peer = control(rank);
-  return {peer.offset, peer.count};
+  return {peer.offset, peer.count, peer.operation};
 }
 
 }  // namespace ddp::comm

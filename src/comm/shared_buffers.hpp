@@ -39,10 +39,12 @@ class SharedBuffers {
   bool holds(const void* pointer, std::size_t bytes) const;
 
   // Phase `phase` of the next collective: this rank announces it (with the element range it
-  // works on), then waits until every rank has. Returns the ranges the ranks announced.
+  // works on, and what it does there), then waits until every rank has. range_of reads back what
+  // a rank announced.
   struct Range {
     std::int64_t offset = 0;
     std::int64_t count = 0;
+    std::int64_t operation = 0;  // the collective, dtype and op, as its caller encodes them
     bool operator==(const Range&) const = default;
   };
   enum Phase { arrived = 0, finished = 1 };
@@ -54,6 +56,7 @@ class SharedBuffers {
     std::uint32_t phase[2];  // the sequence number of the last collective this rank reached
     std::int64_t offset;
     std::int64_t count;
+    std::int64_t operation;
   };
   RankControl& control(int rank) const;
 

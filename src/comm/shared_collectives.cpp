@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "ddp/core/bfloat16.hpp"
@@ -101,27 +102,49 @@ void reduce_range(const SharedBuffers& buffers, std::int64_t offset_bytes, std::
   }
 }
 
-// Announces this rank's range and waits for every rank; a rank that announced another range is
-// an error on every rank.
-void enter(SharedBuffers& buffers, std::uint32_t sequence, const char* collective,
-           std::int64_t offset_bytes, std::int64_t count) {
-  const SharedBuffers::Range mine{offset_bytes, count};
+enum class Collective { all_reduce, reduce_scatter, all_gather };
+
+// What a rank does on its range, announced with it: the collective, the dtype and the op (-1:
+// none), so that ranks that disagree on any of them fail instead of mixing their bytes.
+std::int64_t operation_of(Collective collective, DType dtype, int op) {
+  return (static_cast<std::int64_t>(collective) << 16) | (static_cast<std::int64_t>(dtype) << 8) |
+         (op + 1);
+}
+
+std::string describe_operation(std::int64_t operation) {
+  constexpr const char* kNames[] = {"all_reduce", "reduce_scatter", "all_gather"};
+  std::string text = std::string(kNames[operation >> 16]) + " of " +
+                     to_string(static_cast<DType>((operation >> 8) & 0xff));
+  const int op = static_cast<int>(operation & 0xff) - 1;
+  if (op >= 0) text += " (" + to_string(static_cast<ReduceOp>(op)) + ")";
+  return text;
+}
+
+// Announces this rank's range and operation and waits for every rank; a rank that announced
+// another is an error on every rank. Returns what this rank announced, for leave.
+SharedBuffers::Range enter(SharedBuffers& buffers, std::uint32_t sequence, Collective collective,
+                           DType dtype, int op, std::int64_t offset_bytes, std::int64_t count) {
+  const SharedBuffers::Range mine{offset_bytes, count, operation_of(collective, dtype, op)};
   buffers.arrive_and_wait(SharedBuffers::arrived, sequence, mine);
   for (int r = 0; r < buffers.size(); ++r) {
     SharedBuffers::Range theirs = buffers.range_of(r);
     if (theirs == mine) continue;
-    DDP_THROW(CommError, collective << " on shared buffers: rank " << buffers.rank() << " works on "
-                                    << count << " elements at byte " << offset_bytes << ", rank "
-                                    << r << " on " << theirs.count << " at byte " << theirs.offset
-                                    << "; every rank must name the same tensor of its buffer");
+    DDP_THROW(CommError, "collective on shared buffers: rank "
+                             << buffers.rank() << " runs " << describe_operation(mine.operation)
+                             << " on " << count << " elements at byte " << offset_bytes << ", rank "
+                             << r << " " << describe_operation(theirs.operation) << " on "
+                             << theirs.count << " at byte " << theirs.offset
+                             << "; every rank must issue the same collective on the same tensor "
+                                "of its buffer");
   }
+  return mine;
 }
 
 // No rank may touch its buffer again (the next backward writes gradients there) until every rank
-// is done reading and writing it.
-void leave(SharedBuffers& buffers, std::uint32_t sequence, std::int64_t offset_bytes,
-           std::int64_t count) {
-  buffers.arrive_and_wait(SharedBuffers::finished, sequence, {offset_bytes, count});
+// is done reading and writing it. It announces the same as enter did: a rank still checking in
+// enter may read this one's announcement after it got here.
+void leave(SharedBuffers& buffers, std::uint32_t sequence, const SharedBuffers::Range& announced) {
+  buffers.arrive_and_wait(SharedBuffers::finished, sequence, announced);
 }
 
 std::int64_t block_of(const SharedBuffers& buffers, std::int64_t count, const char* collective) {
@@ -150,30 +173,33 @@ bool shared_reduction_supports(DType dtype, ReduceOp op) {
 
 void shared_all_reduce(SharedBuffers& buffers, std::uint32_t sequence, std::int64_t offset_bytes,
                        std::int64_t count, DType dtype, ReduceOp op) {
-  enter(buffers, sequence, "all_reduce", offset_bytes, count);
+  const SharedBuffers::Range announced = enter(buffers, sequence, Collective::all_reduce, dtype,
+                                               static_cast<int>(op), offset_bytes, count);
   const std::int64_t ranks = buffers.size();
   const std::int64_t share =
       ((count + ranks - 1) / ranks + kShareAlignment - 1) / kShareAlignment * kShareAlignment;
   const std::int64_t begin = std::min(count, buffers.rank() * share);
   const std::int64_t end = std::min(count, begin + share);
   reduce_range(buffers, offset_bytes, begin, end, Targets::every_rank, dtype, op);
-  leave(buffers, sequence, offset_bytes, count);
+  leave(buffers, sequence, announced);
 }
 
 void shared_reduce_scatter(SharedBuffers& buffers, std::uint32_t sequence,
                            std::int64_t offset_bytes, std::int64_t count, DType dtype,
                            ReduceOp op) {
   const std::int64_t block = block_of(buffers, count, "reduce_scatter");
-  enter(buffers, sequence, "reduce_scatter", offset_bytes, count);
+  const SharedBuffers::Range announced = enter(buffers, sequence, Collective::reduce_scatter, dtype,
+                                               static_cast<int>(op), offset_bytes, count);
   const std::int64_t begin = buffers.rank() * block;
   reduce_range(buffers, offset_bytes, begin, begin + block, Targets::own, dtype, op);
-  leave(buffers, sequence, offset_bytes, count);
+  leave(buffers, sequence, announced);
 }
 
 void shared_all_gather(SharedBuffers& buffers, std::uint32_t sequence, std::int64_t offset_bytes,
                        std::int64_t count, DType dtype) {
   const std::int64_t block = block_of(buffers, count, "all_gather");
-  enter(buffers, sequence, "all_gather", offset_bytes, count);
+  const SharedBuffers::Range announced =
+      enter(buffers, sequence, Collective::all_gather, dtype, -1, offset_bytes, count);
   const std::size_t block_bytes = static_cast<std::size_t>(block) * dtype_size(dtype);
   char* own = static_cast<char*>(buffers.buffer(buffers.rank())) + offset_bytes;
   for (int r = 0; r < buffers.size(); ++r) {
@@ -181,7 +207,7 @@ void shared_all_gather(SharedBuffers& buffers, std::uint32_t sequence, std::int6
     const char* theirs = static_cast<const char*>(buffers.buffer(r)) + offset_bytes;
     std::memcpy(own + r * block_bytes, theirs + r * block_bytes, block_bytes);
   }
-  leave(buffers, sequence, offset_bytes, count);
+  leave(buffers, sequence, announced);
 }
 
 }  // namespace ddp::comm

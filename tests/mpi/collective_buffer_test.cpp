@@ -171,7 +171,9 @@ TEST(CollectiveBufferErrors, RanksReducingDifferentRangesAllFailWithBoth) {
     world().all_reduce(buffer.view(offset, {16}));
     FAIL() << "ranks reducing different ranges must fail";
   } catch (const CommError& error) {
-    EXPECT_NE(std::string(error.what()).find("every rank must name the same tensor"),
+    EXPECT_NE(std::string(error.what())
+                  .find("every rank must issue the same collective on the "
+                        "same tensor"),
               std::string::npos)
         << error.what();
   }
@@ -180,6 +182,20 @@ TEST(CollectiveBufferErrors, RanksReducingDifferentRangesAllFailWithBoth) {
   after.data<float>()[0] = 1;
   world().all_reduce(after);
   EXPECT_EQ(after.data<float>()[0], static_cast<float>(world().size()));
+}
+
+TEST(CollectiveBufferErrors, RanksReducingWithDifferentOpsAllFailNamingBoth) {
+  if (world().size() == 1) GTEST_SKIP() << "needs two ranks";
+  Tensor buffer = world().collective_buffer({64}, DType::float32);
+  if (buffer.data_ptr() == nullptr) GTEST_SKIP();
+  try {
+    world().all_reduce(buffer, world().rank() == 0 ? ReduceOp::sum : ReduceOp::max);
+    FAIL() << "ranks reducing with different ops must fail";
+  } catch (const CommError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("all_reduce of float32 (sum)"), std::string::npos) << message;
+    EXPECT_NE(message.find("all_reduce of float32 (max)"), std::string::npos) << message;
+  }
 }
 
 // The name of the file mapped at address in this process ("" for anonymous memory).
