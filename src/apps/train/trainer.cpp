@@ -178,8 +178,9 @@ class Run {
   std::int64_t timed_samples_ = 0;
   Clock::duration timed_wall_{};
   ValidationResult last_validation_;
-  bool stopping_ = false;              // a stop signal reached some rank: all stop after this step
-  const char* stop_signal_ = nullptr;  // the signal that did, as the ranks' vote named it
+  // The stop signal some rank received, as the ranks' vote named it: all stop after this step.
+  const char* stop_signal_ = nullptr;
+  bool stopping() const { return stop_signal_ != nullptr; }
   std::int64_t nan_streak_ = 0;
 };
 
@@ -375,8 +376,7 @@ void Run::report_progress() {
   if (window_steps_ > 0) last_loss_ = window[0] / static_cast<double>(window_steps_);
   StopVotes votes;
   std::copy(window.begin() + 2, window.end(), votes.begin());
-  if (!stopping_) stop_signal_ = stop_signal_name(votes);
-  stopping_ = stop_signal_ != nullptr;
+  if (!stopping()) stop_signal_ = stop_signal_name(votes);
   window_loss_ = 0;
   window_steps_ = 0;
   if (!is_root_) return;
@@ -508,17 +508,17 @@ void Run::execute() {
         timed_wall_ = t4 - timing_start;
       }
       if (step_ % o_.log_every == 0) report_progress();
-      if (stopping_) break;
+      if (stopping()) break;
       if (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0) save_checkpoint();
     }
-    if (stopping_) break;
+    if (stopping()) break;
     finish_epoch(epoch);
   }
-  if (!stopping_) report_progress();
+  if (!stopping()) report_progress();
   // A run that took no step (resumed at its end) has nothing to add, and its loader never reached
   // the checkpoint's place in the data: rewriting the checkpoint would lose that place.
   if (steps_this_run > 0) save_checkpoint();
-  if (stopping_ && is_root_) {
+  if (stopping() && is_root_) {
     std::cout << "stopped by " << stop_signal_ << " after step " << step_
               << (!checkpoints_        ? "; no --checkpoint-dir, so nothing was saved"
                   : steps_this_run > 0 ? "; checkpoint written, run again with --resume to continue"
@@ -537,7 +537,7 @@ void Run::execute() {
       .add("steps", step_)
       .add("final_loss", last_loss_)
       .add("params", model_->parameter_count())
-      .add("stopped_early", static_cast<std::int64_t>(stopping_));
+      .add("stopped_early", static_cast<std::int64_t>(stopping()));
   if (last_validation_.samples > 0) {
     summary.add("val_accuracy", last_validation_.accuracy).add("val_loss", last_validation_.loss);
   }
