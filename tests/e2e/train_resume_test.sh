@@ -143,8 +143,9 @@ if [ "$mode" = preempted ] || [ "$mode" = interrupted ]; then
     # On a terminal of its own (script's pseudo-terminal), where Ctrl-C below is SIGINT to the
     # whole foreground process group, mpirun included unless the launcher keeps it out. Not
     # ignoring SIGINT, as a background job of a script would, so that the launcher may trap it.
+    # script runs the command with $SHELL -c; exec, since a dash there would die of the SIGINT.
     mkfifo "$work/keys"
-    (trap - INT; exec script -q -e -c "$(printf '%q ' "${launch[@]}")" /dev/null) \
+    (trap - INT; exec script -q -e -c "exec $(printf '%q ' "${launch[@]}")" /dev/null) \
       < "$work/keys" > "$work/stopped.log" 2>&1 &
     exec 3> "$work/keys"
   fi
