@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "ddp/core/log.hpp"
+#include "ddp/core/running_time.hpp"
 #include "mpi_process_group.hpp"
 #include "mpi_types.hpp"
 #include "watchdog.hpp"
@@ -33,12 +34,12 @@ std::string short_host_name() {
   return host.substr(0, host.find('.'));
 }
 
-// Polls request until it completes (true) or the deadline passes (false), sleeping between polls
-// so that a waiting rank leaves its core to the others.
+// Polls request until it completes (true) or the limit passes (false; time stopped does not count),
+// sleeping between polls so that a waiting rank leaves its core to the others.
 bool wait_until(MPI_Request& request, std::chrono::duration<double> limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
+  RunningTime waited(std::chrono::seconds(1));
   int done = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (waited.look() < limit) {
     if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return false;
     if (done) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

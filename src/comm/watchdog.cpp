@@ -19,6 +19,9 @@ Watchdog::Watchdog(std::string group_name, std::chrono::duration<double> timeout
     : group_name_(std::move(group_name)),
       timeout_(timeout),
       before_abort_(std::move(before_abort)),
+      // Checking a few times per timeout keeps the overshoot small at almost no cost.
+      period_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::min<std::chrono::duration<double>>(timeout / 4, std::chrono::seconds(1)))),
       thread_([this] { run(); }) {}
 
 Watchdog::~Watchdog() {
@@ -33,7 +36,8 @@ Watchdog::~Watchdog() {
 void Watchdog::begin(const CollectiveInfo& info) {
   std::lock_guard lock(mutex_);
   in_flight_ = info;
-  started_ = std::chrono::steady_clock::now();
+  // Looks more than two periods apart mean this process was stopped: two periods of it count.
+  in_flight_for_.emplace(2 * period_);
 }
 
 void Watchdog::end() {
@@ -42,12 +46,10 @@ void Watchdog::end() {
 }
 
 void Watchdog::run() {
-  // Checking a few times per timeout keeps the overshoot small at almost no cost.
-  auto period = std::min<std::chrono::duration<double>>(timeout_ / 4, std::chrono::seconds(1));
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, period_, [this] { return stopping_; })) {
     if (!in_flight_) continue;
-    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_);
+    const std::chrono::duration<double> elapsed = in_flight_for_->look();
     if (elapsed < timeout_) continue;
     DDP_ERROR(describe(*in_flight_)
               << " on group " << group_name_ << " did not complete within " << timeout_.count()

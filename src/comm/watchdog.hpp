@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "collective_info.hpp"
+#include "ddp/core/running_time.hpp"
 
 namespace ddp::comm {
 
@@ -37,7 +38,8 @@ class Watchdog {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<CollectiveInfo> in_flight_;
-  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::duration period_;
+  std::optional<RunningTime> in_flight_for_;
   bool stopping_ = false;
   std::thread thread_;  // last: starts after the members it reads are built
 };

@@ -549,7 +549,6 @@ void Run::execute() {
 }  // namespace
 
 void train(Runtime& runtime, const TrainOptions& options) {
-  install_stop_handlers();
   Run(runtime, options).execute();
 }
 

@@ -7,7 +7,8 @@
 
 namespace ddp::train {
 
-// Trains as options say on every rank of runtime's world; rank 0 prints and writes files.
+// Trains as options say on every rank of runtime's world; rank 0 prints and writes files. It stops
+// at a signal once install_stop_handlers() has run (ddp-train's main does so first).
 void train(Runtime& runtime, const TrainOptions& options);
 
 }  // namespace ddp::train

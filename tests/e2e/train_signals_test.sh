@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# ddp-train meets a signal at an awkward moment and carries on as if it had come at a good one:
+#   suspended   a job suspended for longer than DDP_TIMEOUT_SECONDS (Ctrl-Z, a Slurm suspend)
+#               carries on when it resumes: time stopped is not time waited. Rank 0 is stopped
+#               first, so that rank 1 waits for it in a collective, then rank 1; both stay stopped
+#               for twice the timeout and resume rank 1 first. The run must end with exit 0 and the
+#               parameters of a run that was never stopped.
+#   slow_start  a stop forwarded by mpirun while the ranks' libraries are still initializing
+#               (SLOW_START_LIBRARY, preloaded, takes 3 s) stops the run after its first steps
+#               with a checkpoint and exit 0; it used to kill the ranks.
+# Usage: train_signals_test.sh MPIEXEC DDP_TRAIN suspended|slow_start [SLOW_START_LIBRARY]
+set -euo pipefail
+mpiexec=$1 train=$2 mode=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export DDP_TIMEOUT_SECONDS=4
+common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --epochs 3
+        --max-steps 120 --seed 3 --threads 1 --log-every 5 --progress lines)
+
+if [ "$mode" = slow_start ]; then
+  timeout -k 5 120 "$mpiexec" --quiet -n 2 -x LD_PRELOAD="$4" "$train" "${common[@]}" \
+    --checkpoint-dir "$work/ckpt" > "$work/log" 2>&1 &
+  job=$!
+  sleep 1.5
+  pkill -USR1 -P "$job"  # mpirun, the child of timeout
+  status=0
+  wait "$job" || status=$?
+  cat "$work/log"
+  [ "$status" -eq 0 ] || { echo "FAILED: the job exited with $status"; exit 1; }
+  grep -q "stopped by SIGUSR1 after step" "$work/log" || { echo "FAILED: the run did not stop"; exit 1; }
+  ls "$work/ckpt"/checkpoint-*.ddpckpt
+  echo "PASSED: stopped at the first agreement, with a checkpoint"
+  exit 0
+fi
+
+timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" "${common[@]}" \
+  --export-params "$work/uninterrupted.bin" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" "${common[@]}" --metrics-out "$work/metrics.jsonl" \
+  --export-params "$work/suspended.bin" > "$work/suspended.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do
+  grep -q '"step": 10,' "$work/metrics.jsonl" 2>/dev/null && break
+  sleep 0.05
+done
+rank_pid() {
+  for pid in $(pgrep -f -- "--export-params $work/suspended.bin"); do
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
+      echo "$pid"
+    fi
+  done
+}
+rank0=$(rank_pid 0) rank1=$(rank_pid 1)
+[ -n "$rank0" ] && [ -n "$rank1" ] || { cat "$work/suspended.log"; echo "FAILED: no ranks"; exit 1; }
+kill -STOP "$rank0"
+sleep 0.5
+kill -STOP "$rank1"
+sleep $(( 2 * DDP_TIMEOUT_SECONDS ))
+kill -CONT "$rank1"
+kill -CONT "$rank0"
+status=0
+wait "$job" || status=$?
+cat "$work/suspended.log"
+[ "$status" -eq 0 ] || { echo "FAILED: the resumed job exited with $status"; exit 1; }
+cmp "$work/uninterrupted.bin" "$work/suspended.bin"
+echo "PASSED: suspended for $(( 2 * DDP_TIMEOUT_SECONDS )) s at a ${DDP_TIMEOUT_SECONDS} s timeout, ended as if never stopped"
