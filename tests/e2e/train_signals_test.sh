@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # ddp-train meets a signal at an awkward moment and carries on as if it had come at a good one:
-#   suspended   a job suspended for longer than DDP_TIMEOUT_SECONDS (Ctrl-Z, a Slurm suspend)
-#               carries on when it resumes: time stopped is not time waited. Rank 0 is stopped
-#               first, so that rank 1 waits for it in a collective, then rank 1; both stay stopped
-#               for twice the timeout and resume rank 1 first. The run must end with exit 0 and the
-#               parameters of a run that was never stopped.
+#   suspended   a job suspended for longer than DDP_TIMEOUT_SECONDS (SIGSTOP to its ranks, as
+#               `scontrol suspend` sends) carries on when it resumes: time stopped is not time
+#               waited. Rank 0 is stopped first, so that rank 1 waits for it in a collective, then
+#               rank 1; both stay stopped for twice the timeout and resume rank 1 first. The run
+#               must end with exit 0 and the parameters of a run that was never stopped.
 #   slow_start  a stop forwarded by mpirun while the ranks' libraries are still initializing
 #               (SLOW_START_LIBRARY, preloaded, takes 3 s) stops the run after its first steps
 #               with a checkpoint and exit 0; it used to kill the ranks.

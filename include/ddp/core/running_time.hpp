@@ -1,6 +1,6 @@
 // Time a process spent running: a wait measured with it does not count the time the process was
-// stopped (SIGSTOP, Ctrl-Z, a Slurm suspend) or the machine slept, so a job suspended for longer
-// than a timeout is not ended by that timeout the moment it resumes.
+// stopped (SIGSTOP, as `scontrol suspend` sends) or the machine slept, so a job suspended for
+// longer than a timeout is not ended by that timeout the moment it resumes.
 #pragma once
 
 #include <chrono>
