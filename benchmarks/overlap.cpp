@@ -84,6 +84,8 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   DDP_CHECK_ARG(o.iters >= 1 && o.warmup >= 0 && o.trials >= 1,
                 "--iters and --trials must be at least 1 and --warmup not negative");
   DDP_CHECK_ARG(o.threads >= 1, "--threads " << o.threads << " must be at least 1");
+  parallel::check_bucket_cap_mb(o.bucket_cap_mb, "--bucket-cap-mb");
+  parallel::check_bucket_cap_mb(o.first_bucket_cap_mb, "--first-bucket-cap-mb");
   const std::vector<std::int64_t> widths = nn::parse_mlp_widths(o.model);
   kernels::set_compute_threads(o.threads);
 

@@ -6,7 +6,7 @@ namespace ddp::parallel {
 namespace {
 
 std::int64_t mib_to_bytes(double mib, const char* name) {
-  DDP_CHECK_ARG(mib > 0, name << " " << mib << " must be positive");
+  check_bucket_cap_mb(mib, name);
   return static_cast<std::int64_t>(mib * 1024.0 * 1024.0);
 }
 
@@ -29,6 +29,11 @@ ReducerOptions reducer_options(const DdpOptions& options) {
 }
 
 }  // namespace
+
+void check_bucket_cap_mb(double mib, const char* what) {
+  DDP_CHECK_ARG(mib >= 1e-5 && mib <= 1e6,
+                what << " must be between 1e-05 and 1e+06 MiB, got " << mib);
+}
 
 DistributedDataParallel::DistributedDataParallel(nn::Module& module,
                                                  std::shared_ptr<ProcessGroup> group,

@@ -26,6 +26,11 @@
 
 namespace ddp::parallel {
 
+// A bucket cap must lie between one float's worth and a size no model here comes near (beyond it
+// the bytes overflow): an InvalidArgument naming `what` (a flag, or the DdpOptions field)
+// otherwise.
+void check_bucket_cap_mb(double mib, const char* what);
+
 struct DdpOptions {
   // Cap of every bucket but the first, in MiB (PyTorch's bucket_cap_mb): larger buckets make
   // fewer, faster all-reduces but start later, leaving more communication exposed after backward.

@@ -57,11 +57,16 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
     dataset = std::make_shared<data::TensorDataset>(
         data::load_into_memory(data::SubsetDataset(std::move(task), std::move(indices))));
   } else if (kind == "csv" && !argument.empty()) {
+    // The width from the file, so that a file of another width meets the check below, which
+    // names --model.
     dataset = std::make_shared<data::TensorDataset>(
-        data::load_csv(argument, {.class_count = shape.classes, .feature_count = shape.features}));
+        data::load_csv(argument, {.class_count = shape.classes}));
   } else if (kind == "idx" && argument.find(',') != std::string::npos) {
     std::string images = argument.substr(0, argument.find(','));
     std::string labels = argument.substr(argument.find(',') + 1);
+    DDP_CHECK_ARG(!images.empty() && !labels.empty(), flag << " '" << spec << "' names no "
+                                                           << (images.empty() ? "images" : "labels")
+                                                           << " file; use idx:IMAGES,LABELS");
     dataset = std::make_shared<data::TensorDataset>(data::load_idx(images, labels, shape.classes));
   } else {
     DDP_THROW(InvalidArgument, flag << " '" << spec << "' is not known; use synthetic[:N], "

@@ -6,6 +6,7 @@
 #include "cli_options.hpp"
 #include "ddp/core/error.hpp"
 #include "ddp/nn/mlp.hpp"
+#include "ddp/parallel/distributed_data_parallel.hpp"
 
 namespace ddp::train {
 namespace {
@@ -49,9 +50,7 @@ void check_options(const TrainOptions& o) {
   DDP_CHECK_ARG(o.grad_clip >= 0 && std::isfinite(o.grad_clip),
                 "--grad-clip must be 0 (off) or positive and finite, got " << o.grad_clip);
   DDP_CHECK_ARG(o.threads >= 0, "--threads must be 0 (automatic) or more, got " << o.threads);
-  // From one float's worth to a size no model here comes near; beyond it the bytes overflow.
-  DDP_CHECK_ARG(o.bucket_mb >= 1e-5 && o.bucket_mb <= 1e6,
-                "--bucket-mb must be between 1e-05 and 1e+06 MiB, got " << o.bucket_mb);
+  parallel::check_bucket_cap_mb(o.bucket_mb, "--bucket-mb");
   DDP_CHECK_ARG(o.checkpoint_every >= 0, "--checkpoint-every must not be negative");
   DDP_CHECK_ARG(o.keep_checkpoints >= 1, "--keep-checkpoints must be at least 1");
   DDP_CHECK_ARG(o.log_every >= 1, "--log-every must be at least 1, got " << o.log_every);
