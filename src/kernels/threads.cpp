@@ -1,6 +1,7 @@
 #include "ddp/kernels/threads.hpp"
 
 #include <cblas.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <thread>
@@ -27,8 +28,13 @@ int default_compute_threads(int local_size) {
     DDP_CHECK_ARG(from_env >= 1, "DDP_THREADS=" << from_env << " must be at least 1");
     return static_cast<int>(from_env);
   }
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / local_size);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int share = std::max(1, cores / local_size);
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+    share = std::min(share, std::max(1, CPU_COUNT(&allowed)));
+  }
+  return share;
 }
 
 }  // namespace ddp::kernels

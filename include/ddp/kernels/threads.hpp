@@ -7,9 +7,10 @@ namespace ddp::kernels {
 void set_compute_threads(int threads);
 int compute_threads();
 
-// The share of this host's cores one rank should use: DDP_THREADS when set, otherwise
-// hardware_concurrency / local_size (at least 1), so that two ranks on two cores take one each
-// instead of four threads fighting over two cores.
+// The share of this host's cores one rank should use: DDP_THREADS when set, otherwise the cores
+// this process may run on (its binding), at most hardware_concurrency / local_size, and at least
+// 1: two ranks on two cores take one each instead of four threads fighting over two cores, and a
+// rank bound to one core runs one thread whatever the host has.
 int default_compute_threads(int local_size);
 
 }  // namespace ddp::kernels

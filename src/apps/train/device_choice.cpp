@@ -3,6 +3,7 @@
 #include "ddp/core/error.hpp"
 #include "ddp/core/log.hpp"
 #include "ddp/kernels/cuda_device.hpp"
+#include "ddp/kernels/threads.hpp"
 
 namespace ddp::train {
 
@@ -21,7 +22,11 @@ Device choose_device(const std::string& requested, const Runtime& runtime) {
 }
 
 std::string describe_device(const Device& device) {
-  if (device.is_cpu()) return "the CPU";
+  if (device.is_cpu()) {
+    const int threads = kernels::compute_threads();
+    return "the CPU, " + std::to_string(threads) + " compute thread" + (threads == 1 ? "" : "s") +
+           " per rank";
+  }
   return to_string(device) + " (" + kernels::cuda_device_description(device.index) + ")";
 }
 

@@ -60,9 +60,8 @@ struct TrainOptions {
   bool resume = false;          // continue from the newest valid checkpoint in --checkpoint-dir
   std::string metrics_out;      // JSON lines: progress, epochs and a final summary
   std::int64_t log_every = 20;  // steps between progress updates (each costs one small all-reduce)
-  // bar (redrawn in place), lines (a few plain lines, for logs) or auto: bar on a terminal. Under
-  // mpirun a rank's output looks like a terminal even when mpirun's is not: launch/ddp-mpirun
-  // sets DDP_PROGRESS=lines then.
+  // bar (redrawn in place), lines (a few plain lines, for logs) or auto: bar on a terminal (under
+  // mpirun every rank's output looks like one: DDP_OUTPUT_IS_A_TERMINAL=0 says it is not).
   std::string progress = "auto";
 };
 

@@ -11,6 +11,7 @@
 
 #include "data_builder.hpp"
 #include "ddp/comm/backend.hpp"
+#include "ddp/core/env.hpp"
 #include "ddp/core/log.hpp"
 #include "ddp/data/global_batch_sampler.hpp"
 #include "ddp/data/loader.hpp"
@@ -459,7 +460,12 @@ void Run::execute() {
                       ? ", one copy of the parameters on the node"
                       : "")
               << std::endl;
-    bool bar = o_.progress == "bar" || (o_.progress == "auto" && isatty(STDOUT_FILENO) == 1);
+    // Under mpirun a rank's output is a pseudo-terminal whatever mpirun's own is; the launchers
+    // say which with DDP_OUTPUT_IS_A_TERMINAL, a fact rather than a setting, so that a --config
+    // file's progress still outranks it.
+    const bool terminal =
+        isatty(STDOUT_FILENO) == 1 && env::get_bool("DDP_OUTPUT_IS_A_TERMINAL", true);
+    const bool bar = o_.progress == "bar" || (o_.progress == "auto" && terminal);
     progress_.emplace(std::cout, total_steps_, bar);
   }
 

@@ -1,8 +1,11 @@
 #include "ddp/kernels/gemm.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/threads.hpp"
@@ -99,6 +102,26 @@ TEST(ComputeThreads, DefaultSharesTheCoresAmongLocalRanksUnlessDdpThreadsIsSet) 
   EXPECT_THROW(set_compute_threads(0), InvalidArgument);
   set_compute_threads(1);
   EXPECT_EQ(compute_threads(), 1);
+}
+
+TEST(ComputeThreads, DefaultIsAtMostTheCoresTheProcessIsBoundTo) {
+  unsetenv("DDP_THREADS");
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &all)) {
+      CPU_SET(cpu, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const int bound_to_one = default_compute_threads(1);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+  EXPECT_EQ(bound_to_one, 1);
+  EXPECT_EQ(default_compute_threads(1),
+            std::min<int>(CPU_COUNT(&all), static_cast<int>(std::thread::hardware_concurrency())));
 }
 
 }  // namespace
