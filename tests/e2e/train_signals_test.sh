@@ -8,14 +8,19 @@
 #   slow_start  a stop forwarded by mpirun while the ranks' libraries are still initializing
 #               (SLOW_START_LIBRARY, preloaded, takes 3 s) stops the run after its first steps
 #               with a checkpoint and exit 0; it used to kill the ranks.
-# Usage: train_signals_test.sh MPIEXEC DDP_TRAIN suspended|slow_start [SLOW_START_LIBRARY]
+#   ctrl_z      Ctrl-Z on launch/ddp-mpirun (SIGTSTP to it) stops every rank, and fg (SIGCONT to
+#               it) resumes them, after twice the timeout: the same ending as suspended.
+# Usage: train_signals_test.sh MPIEXEC DDP_TRAIN suspended|slow_start|ctrl_z [SLOW_START_LIBRARY]
 set -euo pipefail
 mpiexec=$1 train=$2 mode=$3
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+job=
+# A failed check leaves no stopped job behind.
+trap '[ -z "$job" ] || { kill -CONT "$job"; kill -TERM "$job"; } 2>/dev/null; rm -rf "$work"' EXIT
 export DDP_TIMEOUT_SECONDS=4
-common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --epochs 3
-        --max-steps 120 --seed 3 --threads 1 --log-every 5 --progress lines)
+# Long enough (some 4 s) to be found and stopped after step 10 on a loaded machine.
+common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --epochs 9
+        --max-steps 600 --seed 3 --threads 1 --log-every 5 --progress lines)
 
 if [ "$mode" = slow_start ]; then
   timeout -k 5 120 "$mpiexec" --quiet -n 2 -x LD_PRELOAD="$4" "$train" "${common[@]}" \
@@ -25,6 +30,7 @@ if [ "$mode" = slow_start ]; then
   pkill -USR1 -P "$job"  # mpirun, the child of timeout
   status=0
   wait "$job" || status=$?
+  job=
   cat "$work/log"
   [ "$status" -eq 0 ] || { echo "FAILED: the job exited with $status"; exit 1; }
   grep -q "stopped by SIGUSR1 after step" "$work/log" || { echo "FAILED: the run did not stop"; exit 1; }
@@ -35,13 +41,14 @@ fi
 
 timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" "${common[@]}" \
   --export-params "$work/uninterrupted.bin" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
-timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" "${common[@]}" --metrics-out "$work/metrics.jsonl" \
+if [ "$mode" = ctrl_z ]; then
+  launch=("$(dirname "$0")/../../launch/ddp-mpirun")
+else
+  launch=(timeout -k 5 120 "$mpiexec" --quiet)
+fi
+"${launch[@]}" -n 2 "$train" "${common[@]}" --metrics-out "$work/metrics.jsonl" \
   --export-params "$work/suspended.bin" > "$work/suspended.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do
-  grep -q '"step": 10,' "$work/metrics.jsonl" 2>/dev/null && break
-  sleep 0.05
-done
 rank_pid() {
   for pid in $(pgrep -f -- "--export-params $work/suspended.bin"); do
     if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
@@ -49,16 +56,42 @@ rank_pid() {
     fi
   done
 }
-rank0=$(rank_pid 0) rank1=$(rank_pid 1)
+# The ranks first, then step 10: what comes after it must be quick, before the run ends.
+rank0= rank1=
+for _ in $(seq 1 300); do
+  rank0=${rank0:-$(rank_pid 0)} rank1=${rank1:-$(rank_pid 1)}
+  [ -z "$rank0" ] || [ -z "$rank1" ] || break
+  sleep 0.1
+done
 [ -n "$rank0" ] && [ -n "$rank1" ] || { cat "$work/suspended.log"; echo "FAILED: no ranks"; exit 1; }
-kill -STOP "$rank0"
-sleep 0.5
-kill -STOP "$rank1"
+for _ in $(seq 1 600); do
+  grep -q '"step": 10,' "$work/metrics.jsonl" 2>/dev/null && break
+  sleep 0.05
+done
+stopped() { [ "$(cut -d' ' -f3 "/proc/$1/stat")" = T ]; }
+if [ "$mode" = ctrl_z ]; then
+  kill -TSTP "$job"
+else
+  kill -STOP "$rank0"
+  sleep 0.5
+  kill -STOP "$rank1"
+fi
+for _ in $(seq 1 40); do
+  stopped "$rank0" 2>/dev/null && stopped "$rank1" 2>/dev/null && break
+  sleep 0.05
+done
+stopped "$rank0" && stopped "$rank1" ||
+  { cat "$work/suspended.log"; echo "FAILED: the ranks did not stop"; exit 1; }
 sleep $(( 2 * DDP_TIMEOUT_SECONDS ))
-kill -CONT "$rank1"
-kill -CONT "$rank0"
+if [ "$mode" = ctrl_z ]; then
+  kill -CONT "$job"
+else
+  kill -CONT "$rank1"
+  kill -CONT "$rank0"
+fi
 status=0
 wait "$job" || status=$?
+job=
 cat "$work/suspended.log"
 [ "$status" -eq 0 ] || { echo "FAILED: the resumed job exited with $status"; exit 1; }
 cmp "$work/uninterrupted.bin" "$work/suspended.bin"
