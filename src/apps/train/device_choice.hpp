@@ -14,7 +14,8 @@ namespace ddp::train {
 // in seconds. A GPU chosen becomes the calling thread's current device.
 Device choose_device(const std::string& requested, const Runtime& runtime);
 
-// "the CPU, 2 compute threads per rank", or "cuda:0 (NVIDIA H100 80GB HBM3 (sm_90, 79 GiB))": for the line a run starts with.
+// "the CPU, 2 compute threads per rank", or "cuda:0 (NVIDIA H100 80GB HBM3 (sm_90, 79 GiB))":
+// for the line a run starts with.
 std::string describe_device(const Device& device);
 
 }  // namespace ddp::train
