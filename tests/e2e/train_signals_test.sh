@@ -10,7 +10,10 @@
 #               with a checkpoint and exit 0; it used to kill the ranks.
 #   ctrl_z      Ctrl-Z on launch/ddp-mpirun (SIGTSTP to it) stops every rank, and fg (SIGCONT to
 #               it) resumes them, after twice the timeout: the same ending as suspended.
-# Usage: train_signals_test.sh MPIEXEC DDP_TRAIN suspended|slow_start|ctrl_z [SLOW_START_LIBRARY]
+#   timeout     `timeout 4 launch/ddp-mpirun ...`: timeout's SIGTERM, followed by its SIGCONT,
+#               stops the run with a checkpoint (a SIGCONT trap once made bash drop the SIGTERM).
+# Usage: train_signals_test.sh MPIEXEC DDP_TRAIN suspended|slow_start|ctrl_z|timeout
+#          [SLOW_START_LIBRARY]
 set -euo pipefail
 mpiexec=$1 train=$2 mode=$3
 work=$(mktemp -d)
@@ -22,11 +25,45 @@ export DDP_TIMEOUT_SECONDS=4
 common=(--model mlp:64,512,512,10 --data synthetic:20000 --batch-size 256 --epochs 9
         --max-steps 600 --seed 3 --threads 1 --log-every 5 --progress lines)
 
+# Sets rank0 and rank1 to the pids of the ranks whose command line holds $1 (log $2 on failure).
+find_ranks() {
+  rank0= rank1=
+  for _ in $(seq 1 300); do
+    for pid in $(pgrep -f -- "$1"); do
+      case "$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -x "OMPI_COMM_WORLD_RANK=[01]")" in
+        *=0) rank0=$pid ;;
+        *=1) rank1=$pid ;;
+      esac
+    done
+    [ -z "$rank0" ] || [ -z "$rank1" ] || return 0
+    sleep 0.1
+  done
+  cat "$2"
+  echo "FAILED: no ranks"
+  exit 1
+}
+
+if [ "$mode" = timeout ]; then
+  # timeout(1) sends SIGTERM, then SIGCONT: the stop must not be lost to the SIGCONT.
+  long=("${common[@]/#9/1000}")  # epochs and steps that outlast the 4 s
+  long=("${long[@]/#600/1000000}")
+  status=0
+  timeout -k 60 4 "$(dirname "$0")/../../launch/ddp-mpirun" -n 2 "$train" "${long[@]}" \
+    --checkpoint-dir "$work/ckpt" > "$work/log" 2>&1 || status=$?
+  cat "$work/log"
+  [ "$status" -eq 124 ] || { echo "FAILED: timeout exited with $status, not 124"; exit 1; }
+  grep -q "stopped by SIGUSR1 after step" "$work/log" || { echo "FAILED: the run did not stop"; exit 1; }
+  ls "$work/ckpt"/checkpoint-*.ddpckpt
+  echo "PASSED: stopped by timeout's SIGTERM, with a checkpoint"
+  exit 0
+fi
+
 if [ "$mode" = slow_start ]; then
   timeout -k 5 120 "$mpiexec" --quiet -n 2 -x LD_PRELOAD="$4" "$train" "${common[@]}" \
     --checkpoint-dir "$work/ckpt" > "$work/log" 2>&1 &
   job=$!
-  sleep 1.5
+  # Once the ranks exist (mpirun drops a signal that comes before), while they start.
+  find_ranks "--checkpoint-dir $work/ckpt" "$work/log"
   pkill -USR1 -P "$job"  # mpirun, the child of timeout
   status=0
   wait "$job" || status=$?
@@ -49,21 +86,8 @@ fi
 "${launch[@]}" -n 2 "$train" "${common[@]}" --metrics-out "$work/metrics.jsonl" \
   --export-params "$work/suspended.bin" > "$work/suspended.log" 2>&1 &
 job=$!
-rank_pid() {
-  for pid in $(pgrep -f -- "--export-params $work/suspended.bin"); do
-    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
-      echo "$pid"
-    fi
-  done
-}
 # The ranks first, then step 10: what comes after it must be quick, before the run ends.
-rank0= rank1=
-for _ in $(seq 1 300); do
-  rank0=${rank0:-$(rank_pid 0)} rank1=${rank1:-$(rank_pid 1)}
-  [ -z "$rank0" ] || [ -z "$rank1" ] || break
-  sleep 0.1
-done
-[ -n "$rank0" ] && [ -n "$rank1" ] || { cat "$work/suspended.log"; echo "FAILED: no ranks"; exit 1; }
+find_ranks "--export-params $work/suspended.bin" "$work/suspended.log"
 for _ in $(seq 1 600); do
   grep -q '"step": 10,' "$work/metrics.jsonl" 2>/dev/null && break
   sleep 0.05
