@@ -43,6 +43,17 @@ find_ranks() {
   exit 1
 }
 
+# The run in $work/log ended with exit status $1 (as $2 expected), stopped on the forwarded signal
+# with a checkpoint; $3 says how, for the last line.
+stopped_with_checkpoint() {
+  cat "$work/log"
+  [ "$1" -eq "$2" ] || { echo "FAILED: exit status $1, not $2"; exit 1; }
+  grep -q "stopped by SIGUSR1 after step" "$work/log" || { echo "FAILED: the run did not stop"; exit 1; }
+  ls "$work/ckpt"/checkpoint-*.ddpckpt
+  echo "PASSED: $3, with a checkpoint"
+  exit 0
+}
+
 if [ "$mode" = timeout ]; then
   # timeout(1) sends SIGTERM, then SIGCONT: the stop must not be lost to the SIGCONT.
   long=("${common[@]/#9/1000}")  # epochs and steps that outlast the 4 s
@@ -50,12 +61,7 @@ if [ "$mode" = timeout ]; then
   status=0
   timeout -k 60 4 "$(dirname "$0")/../../launch/ddp-mpirun" -n 2 "$train" "${long[@]}" \
     --checkpoint-dir "$work/ckpt" > "$work/log" 2>&1 || status=$?
-  cat "$work/log"
-  [ "$status" -eq 124 ] || { echo "FAILED: timeout exited with $status, not 124"; exit 1; }
-  grep -q "stopped by SIGUSR1 after step" "$work/log" || { echo "FAILED: the run did not stop"; exit 1; }
-  ls "$work/ckpt"/checkpoint-*.ddpckpt
-  echo "PASSED: stopped by timeout's SIGTERM, with a checkpoint"
-  exit 0
+  stopped_with_checkpoint "$status" 124 "stopped by timeout's SIGTERM"
 fi
 
 if [ "$mode" = slow_start ]; then
@@ -68,12 +74,7 @@ if [ "$mode" = slow_start ]; then
   status=0
   wait "$job" || status=$?
   job=
-  cat "$work/log"
-  [ "$status" -eq 0 ] || { echo "FAILED: the job exited with $status"; exit 1; }
-  grep -q "stopped by SIGUSR1 after step" "$work/log" || { echo "FAILED: the run did not stop"; exit 1; }
-  ls "$work/ckpt"/checkpoint-*.ddpckpt
-  echo "PASSED: stopped at the first agreement, with a checkpoint"
-  exit 0
+  stopped_with_checkpoint "$status" 0 "stopped while the ranks started"
 fi
 
 timeout -k 5 120 "$mpiexec" --quiet -n 2 "$train" "${common[@]}" \
