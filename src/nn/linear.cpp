@@ -4,6 +4,7 @@
 
 #include "ddp/kernels/bias.hpp"
 #include "ddp/kernels/gemm.hpp"
+#include "ddp/nn/linear_gradient_sink.hpp"
 
 namespace ddp::nn {
 namespace {
@@ -59,6 +60,11 @@ Tensor Linear::affine(const Tensor& input, bool add_bias) {
   return output.reshape(std::move(out_shape));
 }
 
+void Linear::set_linear_gradient_sink(LinearGradientSink* sink) {
+  gradient_sink_ = sink;
+  if (sink != nullptr) sink->attach(*weight_, bias_);
+}
+
 Tensor Linear::backward(const Tensor& grad_output) {
   const std::int64_t rows = input_.defined() ? input_.size(0) : -1;
   DDP_CHECK(rows >= 0 && grad_output.numel() == rows * out_features_,
@@ -66,14 +72,16 @@ Tensor Linear::backward(const Tensor& grad_output) {
                                                << " for a forward of " << rows
                                                << " rows; call forward first, with the same batch");
   Tensor dy = grad_output.reshape({rows, out_features_});
-  // Bias first, then weight: the reverse of registration, the order DDP's buckets expect.
-  if (bias_ != nullptr) {
-    kernels::sum_rows(dy, bias_->grad, bias_->has_grad);
-    grad_ready(*bias_);
+  if (gradient_sink_ == nullptr || !gradient_sink_->take(*weight_, dy, input_)) {
+    // Bias first, then weight: the reverse of registration, the order DDP's buckets expect.
+    if (bias_ != nullptr) {
+      kernels::sum_rows(dy, bias_->grad, bias_->has_grad);
+      grad_ready(*bias_);
+    }
+    kernels::gemm(dy, Transpose::yes, input_, Transpose::no, weight_->grad, 1.0f,
+                  weight_->has_grad ? 1.0f : 0.0f);
+    grad_ready(*weight_);
   }
-  kernels::gemm(dy, Transpose::yes, input_, Transpose::no, weight_->grad, 1.0f,
-                weight_->has_grad ? 1.0f : 0.0f);
-  grad_ready(*weight_);
   if (!input_grad_needed()) return {};
   Tensor grad_input = grad_input_.get({rows, in_features_}, weight_->value.device());
   kernels::gemm(dy, Transpose::no, weight_->value, Transpose::no, grad_input);

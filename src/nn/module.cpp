@@ -42,6 +42,10 @@ void Module::set_grad_ready_hook(GradReadyHook hook) {
   install_hook(shared, next_index);
 }
 
+void Module::set_linear_gradient_sink(LinearGradientSink* sink) {
+  for (auto& child : children_) child.second->set_linear_gradient_sink(sink);
+}
+
 void Module::install_hook(const std::shared_ptr<const GradReadyHook>& hook,
                           std::size_t& next_index) {
   hook_ = hook;

@@ -21,8 +21,10 @@ class Linear : public Module {
   // x W^T alone, for a caller that adds the bias in a pass of its own (Sequential fuses it with
   // the activation after this layer); backward is the same as after forward.
   Tensor forward_without_bias(const Tensor& input);
-  // grad bias += column sums of dy, grad weight += dy^T x, then dx = dy W.
+  // grad bias += column sums of dy, grad weight += dy^T x (unless a gradient sink takes them),
+  // then dx = dy W.
   Tensor backward(const Tensor& grad_output) override;
+  void set_linear_gradient_sink(LinearGradientSink* sink) override;
 
   std::int64_t in_features() const { return in_features_; }
   std::int64_t out_features() const { return out_features_; }
@@ -39,6 +41,7 @@ class Linear : public Module {
   Tensor input_;  // the forward's input, kept by reference (no copy) for grad weight
   Buffer output_;
   Buffer grad_input_;
+  LinearGradientSink* gradient_sink_ = nullptr;
 };
 
 }  // namespace ddp::nn

@@ -26,6 +26,8 @@ struct Parameter {
   bool has_grad = false;
 };
 
+class LinearGradientSink;
+
 // Called during backward with the parameter's position in parameters() when its grad is final.
 using GradReadyHook = std::function<void(std::size_t parameter_index)>;
 
@@ -66,6 +68,9 @@ class Module {
   // Installs hook on this module and all below it; indices count in this module's parameters().
   // An empty function removes it.
   void set_grad_ready_hook(GradReadyHook hook);
+  // Installs sink on every Linear layer at or below this module (null removes it); each attaches
+  // itself to it. A layer of another kind keeps computing its own gradients.
+  virtual void set_linear_gradient_sink(LinearGradientSink* sink);
 
   // Whether backward computes d loss / d input. The model's input is data, which needs none:
   // turning it off on the model saves the first layer's largest GEMM, as autograd does.

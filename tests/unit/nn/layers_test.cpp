@@ -6,6 +6,7 @@
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/linear.hpp"
+#include "ddp/nn/linear_gradient_sink.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "ddp/nn/to_device.hpp"
 #include "gradcheck.hpp"
@@ -278,6 +279,71 @@ TEST(Sequential, GradReadyHookReportsEachParameterOnceLastLayerFirst) {
   model.set_grad_ready_hook({});
   model.backward(random_tensor({2, 3}, generator));
   EXPECT_EQ(order.size(), 6u);
+}
+
+// Takes every layer's gradients, or none, and remembers what it was given.
+class RecordingSink : public LinearGradientSink {
+ public:
+  explicit RecordingSink(bool takes) : takes_(takes) {}
+  void attach(Parameter& weight, Parameter* bias) override {
+    attached.push_back(&weight);
+    if (bias != nullptr) attached.push_back(bias);
+  }
+  bool take(Parameter& weight, const Tensor& grad_output, const Tensor& input) override {
+    taken.push_back({&weight, grad_output.clone(), input.clone()});
+    return takes_;
+  }
+  struct Taken {
+    Parameter* weight;
+    Tensor grad_output;
+    Tensor input;
+  };
+  std::vector<Parameter*> attached;
+  std::vector<Taken> taken;
+
+ private:
+  bool takes_;
+};
+
+TEST(Sequential, GradientSinkTakesLinearGradientsOverOrLeavesThem) {
+  Generator generator(14);
+  auto mlp = make_mlp(generator);
+  Sequential& model = *mlp;
+  const std::vector<Parameter*> params = model.parameters();
+  std::size_t reported = 0;
+  model.set_grad_ready_hook([&](std::size_t) { ++reported; });
+  const Tensor x = random_tensor({3, 4}, generator);
+  const Tensor dy = random_tensor({3, 3}, generator);
+
+  RecordingSink taker(true);
+  model.set_linear_gradient_sink(&taker);
+  EXPECT_EQ(taker.attached, params);
+  model.zero_grad();
+  model.forward(x);
+  const Tensor taken_dx = model.backward(dy).clone();
+  EXPECT_EQ(reported, 0u);
+  for (const Parameter* param : params) EXPECT_FALSE(param->has_grad) << param->name;
+  // Last layer first, with the layer's own input and output gradient.
+  ASSERT_EQ(taker.taken.size(), 3u);
+  EXPECT_EQ(taker.taken[0].weight, params[4]);
+  EXPECT_EQ(taker.taken[0].grad_output.to_vector<float>(), dy.to_vector<float>());
+  EXPECT_EQ(taker.taken[1].weight, params[2]);
+  EXPECT_EQ(taker.taken[2].weight, params[0]);
+  EXPECT_EQ(taker.taken[2].input.to_vector<float>(), x.to_vector<float>());
+
+  RecordingSink leaver(false);
+  model.set_linear_gradient_sink(&leaver);
+  model.zero_grad();
+  model.forward(x);
+  const Tensor left_dx = model.backward(dy).clone();
+  EXPECT_EQ(reported, params.size());
+  EXPECT_EQ(leaver.taken.size(), 3u);
+  EXPECT_EQ(left_dx.to_vector<float>(), taken_dx.to_vector<float>());
+
+  model.set_linear_gradient_sink(nullptr);
+  model.backward(dy);
+  EXPECT_EQ(leaver.taken.size(), 3u);
+  model.set_grad_ready_hook({});
 }
 
 TEST(Sequential, InputGradCanBeSkippedAndEvalPropagates) {
