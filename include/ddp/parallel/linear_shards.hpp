@@ -1,0 +1,92 @@
+// LinearShards: for a sharded optimizer on ranks that share memory, each rank computes its shard
+// of every Linear layer's summed gradient itself, from all ranks' inputs and output gradients:
+// rows R of dW = dy_all^T[R] x_all. The FLOPs are those of the rank's own whole gradient, but
+// nothing is summed, and what a rank reads of its peers (their inputs and output gradients) is
+// far less than their gradients. Each rank stages its layers' inputs and transposed output
+// gradients in memory the ranks share; the ranks meet once, after backward.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "ddp/comm/process_group.hpp"
+#include "ddp/nn/linear_gradient_sink.hpp"
+#include "ddp/parallel/reducer.hpp"
+
+namespace ddp::parallel {
+
+class LinearShards final : public nn::LinearGradientSink {
+ public:
+  // Collective. Installs itself on module when every parameter of reducer's is a Linear layer's
+  // and the ranks share memory; active() says whether it did. reducer must be sharded, on the
+  // CPU, uncompressed, over a group of two ranks or more; module and reducer outlive it.
+  LinearShards(nn::Module& module, ProcessGroup& group, Reducer& reducer);
+  ~LinearShards() override;  // uninstalls itself
+  LinearShards(const LinearShards&) = delete;
+  LinearShards& operator=(const LinearShards&) = delete;
+
+  bool active() const { return active_; }
+  // Steps whose shards it computed (finish() returned true).
+  std::int64_t computed_steps() const { return computed_steps_; }
+  // What the last finish() spent computing gradients rather than waiting for the other ranks: a
+  // timing split counts it as compute, not communication.
+  std::chrono::steady_clock::duration last_compute_time() const { return last_compute_time_; }
+
+  void attach(nn::Parameter& weight, nn::Parameter* bias) override;
+  // Takes a synchronised step's gradients when no parameter holds one yet (a gradient accumulated
+  // under no_sync is summed by the reducer, with this step's added to it).
+  bool take(nn::Parameter& weight, const Tensor& grad_output, const Tensor& input) override;
+
+  // After backward, on every rank: true when this rank's shards now hold the summed gradients
+  // (where some rank's rows did not fit the staging, as at the first step, it grows to them and
+  // the ranks stage again). False when the reducer must sum them: the step was not taken, or
+  // shared memory had no room to grow (then each layer's gradient has been written as the layer
+  // would have, and LinearShards is off from then on).
+  bool finish();
+
+ private:
+  struct Layer {
+    nn::Parameter* weight = nullptr;
+    nn::Parameter* bias = nullptr;
+    std::int64_t in = 0;
+    std::int64_t out = 0;
+    std::int64_t capacity = 0;  // rows per rank that the staging holds
+    // Per step parity, shared by the ranks: inputs [ranks * capacity, in], rank r's rows from
+    // r * capacity; output gradients transposed [out, ranks * capacity], rank r's columns so.
+    Tensor inputs[2];
+    Tensor grad_outputs_t[2];
+    Tensor grad_output;  // this step's, for a step that falls back to the reducer
+    Tensor input;
+    bool taken = false;
+  };
+  enum class Mode { undecided, taken, declined };
+
+  int parity() const { return static_cast<int>(step_ % 2); }
+  std::int64_t* rows_of(int rank);  // per layer, this parity's rows of rank
+  void stage(Layer& layer, std::int64_t rows);
+  void compute_own_shards();
+  void write_weight_shard(const Layer& layer, std::int64_t begin, std::int64_t end);
+  void write_bias_shard(const Layer& layer, std::int64_t begin, std::int64_t end);
+  void write_local_gradients();
+  bool grow_staging();  // false: no room in shared memory
+  void start_next_step();
+
+  nn::Module& module_;
+  ProcessGroup& group_;
+  Reducer& reducer_;
+  std::vector<nn::Parameter*> params_;  // the reducer's, in its order
+  std::vector<Layer> layers_;
+  std::map<const nn::Parameter*, std::size_t> layer_of_;  // weight or bias -> its layer
+  Tensor rows_;  // shared: [2 parities][ranks][layers] rows staged
+  Tensor ones_;  // [ranks * largest capacity, 1]: a bias gradient is dy^T times it
+  Tensor row_;   // one weight row, for a shard that starts or ends inside a row
+  bool active_ = false;
+  Mode mode_ = Mode::undecided;
+  std::int64_t step_ = 0;
+  std::int64_t computed_steps_ = 0;
+  std::chrono::steady_clock::duration last_compute_time_{};
+};
+
+}  // namespace ddp::parallel
