@@ -20,32 +20,20 @@
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
 #include "mpi_test_env.hpp"
+#include "small_mlp.hpp"
 
 namespace ddp::parallel {
 namespace {
 
+using testing_env::kClasses;
+using testing_env::kFeatures;
+using testing_env::relative_difference;
 using testing_env::world;
 
-constexpr std::int64_t kFeatures = 12;
-constexpr std::int64_t kClasses = 5;
 constexpr std::uint64_t kInitSeed = 7;
 
 std::shared_ptr<ProcessGroup> world_group() {
   return testing_env::runtime->world();
-}
-
-// A 3-layer MLP. Non-zero ranks draw different weights on purpose: DDP must replace them by rank
-// 0's, which equal the reference's.
-std::unique_ptr<nn::Sequential> mlp(std::uint64_t seed, std::int64_t hidden = 24) {
-  Generator generator(seed);
-  auto model = std::make_unique<nn::Sequential>();
-  model->emplace<nn::Linear>(kFeatures, hidden, generator);
-  model->emplace<nn::ReLU>();
-  model->emplace<nn::Linear>(hidden, hidden, generator);
-  model->emplace<nn::ReLU>();
-  model->emplace<nn::Linear>(hidden, kClasses, generator);
-  model->set_input_grad_needed(false);
-  return model;
 }
 
 enum class OptimizerKind { sgd_momentum, adamw };
@@ -56,16 +44,6 @@ std::unique_ptr<optim::Optimizer> make_optimizer(OptimizerKind kind, nn::Module&
                                         optim::SgdOptions{.lr = 0.05, .momentum = 0.9});
   }
   return std::make_unique<optim::Adamw>(model.parameters(), optim::AdamwOptions{.lr = 1e-2});
-}
-
-// max |a - b| / max |b| over the tensor: float32 sums in a different order differ by rounding.
-double relative_difference(const Tensor& a, const Tensor& b) {
-  double diff = 0, scale = 1e-12;
-  for (std::int64_t i = 0; i < a.numel(); ++i) {
-    diff = std::max(diff, std::abs(double(a.data<float>()[i]) - double(b.data<float>()[i])));
-    scale = std::max(scale, std::abs(double(b.data<float>()[i])));
-  }
-  return diff / scale;
 }
 
 void expect_same_parameters(nn::Module& actual, nn::Module& expected, double tolerance,
@@ -110,8 +88,10 @@ std::vector<double> train_and_compare(OptimizerKind kind, const RunConfig& confi
   data::GlobalBatchSampler local_sampler(dataset.size(), batches, rank, n);
   data::GlobalBatchSampler whole_sampler(dataset.size(), batches, 0, 1);
 
-  auto model = mlp(kInitSeed + static_cast<std::uint64_t>(rank));
-  auto reference = mlp(kInitSeed);
+  // Non-zero ranks draw different weights on purpose: DDP must replace them by rank 0's, which
+  // equal the reference's.
+  auto model = testing_env::small_mlp(kInitSeed + static_cast<std::uint64_t>(rank));
+  auto reference = testing_env::small_mlp(kInitSeed);
   DistributedDataParallel ddp(*model, world_group(), config.ddp);
   auto optimizer = make_optimizer(kind, *model);
   auto reference_optimizer = make_optimizer(kind, *reference);
@@ -172,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, DdpMatchesOneProcess,
                          });
 
 TEST(Ddp, BucketsAreLaunchedDuringBackward) {
-  auto model = mlp(kInitSeed);
+  auto model = testing_env::small_mlp(kInitSeed);
   DistributedDataParallel ddp(*model, world_group(), small_buckets());
   ASSERT_GE(ddp.reducer().plan().buckets.size(), 3u);
   data::SyntheticClassification dataset(8, kFeatures, kClasses, 1);
@@ -203,7 +183,7 @@ TEST(Ddp, BucketsAreLaunchedDuringBackward) {
 }
 
 TEST(Ddp, ParameterLargerThanTheBucketCap) {
-  auto model = mlp(kInitSeed, 64);  // the middle weight is 16 KiB
+  auto model = testing_env::small_mlp(kInitSeed, 64);  // the middle weight is 16 KiB
   const DdpOptions options = buckets(1.0, 1.0);
   {
     DistributedDataParallel ddp(*model, world_group(), options);
@@ -215,8 +195,8 @@ TEST(Ddp, ParameterLargerThanTheBucketCap) {
 TEST(Ddp, NoSyncAccumulationEqualsTheLargeBatch) {
   const int rank = world().rank(), n = world().size();
   data::SyntheticClassification dataset(64, kFeatures, kClasses, 5);
-  auto model = mlp(kInitSeed + static_cast<std::uint64_t>(rank));
-  auto reference = mlp(kInitSeed);
+  auto model = testing_env::small_mlp(kInitSeed + static_cast<std::uint64_t>(rank));
+  auto reference = testing_env::small_mlp(kInitSeed);
   DistributedDataParallel ddp(*model, world_group(), small_buckets());
   auto optimizer = make_optimizer(OptimizerKind::sgd_momentum, *model);
   auto reference_optimizer = make_optimizer(OptimizerKind::sgd_momentum, *reference);
@@ -333,7 +313,7 @@ TEST(Ddp, UnusedParameterCountsAsZeroAndNeverBlocks) {
 TEST(Ddp, MismatchedShapesAreAnErrorNotAHang) {
   const int rank = world().rank(), n = world().size();
   if (n < 2) GTEST_SKIP() << "needs two ranks to differ";
-  auto model = mlp(kInitSeed, rank == n - 1 ? 20 : 24);
+  auto model = testing_env::small_mlp(kInitSeed, rank == n - 1 ? 20 : 24);
   try {
     DistributedDataParallel ddp(*model, world_group());
     FAIL() << "models of different shapes were accepted";
@@ -353,9 +333,9 @@ TEST(Ddp, Bf16CompressionHalvesTheBytesAndTracksTheLoss) {
   RunConfig compressed = exact;
   compressed.ddp.grad_compression = GradCompression::bf16;
   {
-    auto model = mlp(kInitSeed);
+    auto model = testing_env::small_mlp(kInitSeed);
     DistributedDataParallel a(*model, world_group(), exact.ddp);
-    auto other = mlp(kInitSeed);
+    auto other = testing_env::small_mlp(kInitSeed);
     DistributedDataParallel b(*other, world_group(), compressed.ddp);
     EXPECT_EQ(b.reducer().wire_bytes_per_step() * 2, a.reducer().wire_bytes_per_step());
   }

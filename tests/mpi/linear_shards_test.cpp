@@ -22,26 +22,15 @@
 #include "ddp/parallel/linear_shards.hpp"
 #include "ddp/parallel/sharded_optimizer.hpp"
 #include "mpi_test_env.hpp"
+#include "small_mlp.hpp"
 
 namespace ddp::parallel {
 namespace {
 
+using testing_env::kClasses;
+using testing_env::kFeatures;
+using testing_env::relative_difference;
 using testing_env::world;
-
-constexpr std::int64_t kFeatures = 12;
-constexpr std::int64_t kClasses = 5;
-
-std::unique_ptr<nn::Sequential> mlp(std::uint64_t seed) {
-  Generator generator(seed);
-  auto model = std::make_unique<nn::Sequential>();
-  model->emplace<nn::Linear>(kFeatures, 24, generator);
-  model->emplace<nn::ReLU>();
-  model->emplace<nn::Linear>(24, 24, generator);
-  model->emplace<nn::ReLU>();
-  model->emplace<nn::Linear>(24, kClasses, generator);
-  model->set_input_grad_needed(false);
-  return model;
-}
 
 // Small buckets, whose blocks start and end inside weight rows at every world size above 1.
 DdpOptions sharded_options() {
@@ -57,15 +46,6 @@ bool ranks_share_memory() {
   return world().size() > 1 && (shared == nullptr || std::string(shared) != "0");
 }
 
-double relative_difference(const Tensor& a, const Tensor& b) {
-  double diff = 0, scale = 1e-12;
-  for (std::int64_t i = 0; i < a.numel(); ++i) {
-    diff = std::max(diff, std::abs(double(a.data<float>()[i]) - double(b.data<float>()[i])));
-    scale = std::max(scale, std::abs(double(b.data<float>()[i])));
-  }
-  return diff / scale;
-}
-
 // This rank's slice (torch.chunk's) of `size` samples from `begin`.
 data::Batch slice(const data::Dataset& dataset, std::int64_t begin, std::int64_t size, int rank,
                   int ranks) {
@@ -78,7 +58,7 @@ data::Batch slice(const data::Dataset& dataset, std::int64_t begin, std::int64_t
 
 struct Replica {
   explicit Replica(std::uint64_t seed, const DdpOptions& options = sharded_options())
-      : model(mlp(seed)),
+      : model(testing_env::small_mlp(seed)),
         ddp(*model, testing_env::runtime->world(), options),
         optimizer(ddp, [](std::vector<nn::Parameter*> blocks) {
           return std::make_unique<optim::Sgd>(std::move(blocks),
@@ -91,7 +71,9 @@ struct Replica {
 };
 
 struct Reference {
-  Reference() : model(mlp(7)), optimizer(model->parameters(), {.lr = 0.05, .momentum = 0.9}) {}
+  Reference()
+      : model(testing_env::small_mlp(7)),
+        optimizer(model->parameters(), {.lr = 0.05, .momentum = 0.9}) {}
   // One step on the whole batch of `size` samples from begin.
   void step(const data::Dataset& dataset, std::int64_t begin, std::int64_t size) {
     nn::CrossEntropyLoss criterion;
@@ -253,7 +235,7 @@ TEST(LinearShards, OnlyForModelsOfLinearLayersAndWhenAskedFor) {
 
   DdpOptions unsharded = sharded_options();
   unsharded.sharded_optimizer = false;
-  auto model = mlp(7);
+  auto model = testing_env::small_mlp(7);
   DistributedDataParallel ddp(*model, testing_env::runtime->world(), unsharded);
   EXPECT_EQ(ddp.linear_shards(), nullptr);
 }

@@ -22,26 +22,14 @@
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/sharded_optimizer.hpp"
 #include "mpi_test_env.hpp"
+#include "small_mlp.hpp"
 
 namespace ddp::parallel {
 namespace {
 
+using testing_env::kClasses;
+using testing_env::kFeatures;
 using testing_env::world;
-
-constexpr std::int64_t kFeatures = 12;
-constexpr std::int64_t kClasses = 5;
-
-std::unique_ptr<nn::Sequential> mlp() {
-  Generator generator(7);
-  auto model = std::make_unique<nn::Sequential>();
-  model->emplace<nn::Linear>(kFeatures, 24, generator);
-  model->emplace<nn::ReLU>();
-  model->emplace<nn::Linear>(24, 24, generator);
-  model->emplace<nn::ReLU>();
-  model->emplace<nn::Linear>(24, kClasses, generator);
-  model->set_input_grad_needed(false);
-  return model;
-}
 
 enum class Rule { sgd, sgd_nesterov_decay, adamw, sgd_bf16 };
 
@@ -76,7 +64,8 @@ DdpOptions ddp_options(Rule rule, bool sharded) {
 // One replica: a model, its DDP and its optimizer (sharded or not).
 struct Replica {
   Replica(Rule rule, bool sharded)
-      : model(mlp()), ddp(*model, testing_env::runtime->world(), ddp_options(rule, sharded)) {
+      : model(testing_env::small_mlp(7)),
+        ddp(*model, testing_env::runtime->world(), ddp_options(rule, sharded)) {
     if (sharded) {
       auto wrapper =
           std::make_unique<ShardedOptimizer>(ddp, [rule](std::vector<nn::Parameter*> blocks) {
@@ -269,14 +258,14 @@ TEST(ShardedOptimizer, RanksOfANodeShareOneCopyOfTheParameters) {
 }
 
 TEST(ShardedOptimizer, NeedsAShardedDdpAndEveryParameterUsed) {
-  auto model = mlp();
+  auto model = testing_env::small_mlp(7);
   DistributedDataParallel ddp(*model, testing_env::runtime->world(), ddp_options(Rule::sgd, false));
   EXPECT_THROW(ShardedOptimizer(ddp,
                                 [](std::vector<nn::Parameter*> blocks) {
                                   return make_optimizer(Rule::sgd, std::move(blocks));
                                 }),
                Error);
-  auto other = mlp();
+  auto other = testing_env::small_mlp(7);
   DdpOptions options = ddp_options(Rule::sgd, true);
   options.find_unused_parameters = true;
   EXPECT_THROW(DistributedDataParallel(*other, testing_env::runtime->world(), options),
