@@ -9,7 +9,7 @@ namespace ddp::parallel {
 
 using kernels::Transpose;
 
-LinearShards::LinearShards(nn::Module& module, ProcessGroup& group, Reducer& reducer)
+LinearShards::LinearShards(nn::Module& module, ProcessGroup& group, const Reducer& reducer)
     : module_(module), group_(group), reducer_(reducer), params_(module.parameters()) {
   DDP_CHECK(
       reducer_.sharded() && reducer_.compression() == GradCompression::none && group_.size() > 1,

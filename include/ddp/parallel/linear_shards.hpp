@@ -22,7 +22,7 @@ class LinearShards final : public nn::LinearGradientSink {
   // Collective. Installs itself on module when every parameter of reducer's is a Linear layer's
   // and the ranks share memory; active() says whether it did. reducer must be sharded, on the
   // CPU, uncompressed, over a group of two ranks or more; module and reducer outlive it.
-  LinearShards(nn::Module& module, ProcessGroup& group, Reducer& reducer);
+  LinearShards(nn::Module& module, ProcessGroup& group, const Reducer& reducer);
   ~LinearShards() override;  // uninstalls itself
   LinearShards(const LinearShards&) = delete;
   LinearShards& operator=(const LinearShards&) = delete;
@@ -57,7 +57,8 @@ class LinearShards final : public nn::LinearGradientSink {
     // r * capacity; output gradients transposed [out, ranks * capacity], rank r's columns so.
     Tensor inputs[2];
     Tensor grad_outputs_t[2];
-    Tensor grad_output;  // this step's, for a step that falls back to the reducer
+    // This step's, kept to stage again once the staging has grown.
+    Tensor grad_output;
     Tensor input;
     bool taken = false;
   };
@@ -75,7 +76,7 @@ class LinearShards final : public nn::LinearGradientSink {
 
   nn::Module& module_;
   ProcessGroup& group_;
-  Reducer& reducer_;
+  const Reducer& reducer_;
   std::vector<nn::Parameter*> params_;  // the reducer's, in its order
   std::vector<Layer> layers_;
   std::map<const nn::Parameter*, std::size_t> layer_of_;  // weight or bias -> its layer
