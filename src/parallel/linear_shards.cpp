@@ -65,32 +65,39 @@ bool LinearShards::take(nn::Parameter& weight, const Tensor& grad_output, const 
   layer.input = input;
   const std::int64_t rows = grad_output.size(0);
   rows_of(group_.rank())[index] = rows;
-  if (rows <= layer.capacity) stage(layer, rows);
+  if (rows <= layer.capacity) stage(layer);
   return true;
 }
 
-void LinearShards::stage(Layer& layer, std::int64_t rows) {
-  const std::int64_t capacity = layer.capacity;
-  const std::int64_t first = group_.rank() * capacity;
-  Tensor inputs = layer.inputs[parity()];
-  if (rows > 0) inputs.view(first * layer.in, {rows, layer.in}).copy_(layer.input);
-  // Rows past this rank's count are zeros, so that they add nothing to the sums over all rows.
-  inputs.view((first + rows) * layer.in, {capacity - rows, layer.in}).zero_();
-  const std::int64_t all_rows = group_.size() * capacity;
-  const float* dy = rows > 0 ? layer.grad_output.data<float>() : nullptr;
-  float* dy_t = layer.grad_outputs_t[parity()].data<float>() + first;
+Tensor LinearShards::staged_input(const Layer& layer, int rank) {
+  return layer.inputs[parity()].view(rank * layer.capacity * layer.in,
+                                     {rows_of(rank)[layer_index(layer)], layer.in});
+}
+
+Tensor LinearShards::staged_grad_output_t(const Layer& layer, int rank) {
+  return layer.grad_outputs_t[parity()].view(rank * layer.capacity * layer.out,
+                                             {layer.out, rows_of(rank)[layer_index(layer)]});
+}
+
+std::size_t LinearShards::layer_index(const Layer& layer) const {
+  return static_cast<std::size_t>(&layer - layers_.data());
+}
+
+void LinearShards::stage(Layer& layer) {
+  const int rank = group_.rank();
+  const std::int64_t rows = rows_of(rank)[layer_index(layer)];
+  if (rows == 0) return;
+  staged_input(layer, rank).copy_(layer.input);
+  const float* dy = layer.grad_output.data<float>();
+  float* dy_t = staged_grad_output_t(layer, rank).data<float>();
   // A few rows of dy at a time: all of them at once would be reads a row's length apart, which
   // share a set of the L1 cache and evict each other.
   constexpr std::int64_t kRowsAtOnce = 8;
   for (std::int64_t s0 = 0; s0 < rows; s0 += kRowsAtOnce) {
     const std::int64_t s1 = std::min(rows, s0 + kRowsAtOnce);
     for (std::int64_t j = 0; j < layer.out; ++j) {
-      float* column = dy_t + j * all_rows;
-      for (std::int64_t s = s0; s < s1; ++s) column[s] = dy[s * layer.out + j];
+      for (std::int64_t s = s0; s < s1; ++s) dy_t[j * rows + s] = dy[s * layer.out + j];
     }
-  }
-  for (std::int64_t j = 0; j < layer.out; ++j) {
-    std::fill(dy_t + j * all_rows + rows, dy_t + j * all_rows + capacity, 0.0f);
   }
 }
 
@@ -102,9 +109,7 @@ bool LinearShards::finish() {
   }
   // A layer backward did not reach gives no rows: its gradient counts as zero.
   for (std::size_t l = 0; l < layers_.size(); ++l) {
-    if (layers_[l].taken) continue;
-    rows_of(group_.rank())[l] = 0;
-    if (layers_[l].capacity > 0) stage(layers_[l], 0);
+    if (!layers_[l].taken) rows_of(group_.rank())[l] = 0;
   }
   group_.barrier();  // every rank's rows are staged
   bool fits = true;
@@ -150,10 +155,18 @@ void LinearShards::compute_own_shards() {
   }
 }
 
+void LinearShards::multiply_rows(const Layer& layer, std::int64_t first, std::int64_t count,
+                                 Factor factor, Tensor& c) {
+  for (int r = 0; r < group_.size(); ++r) {
+    const Tensor dy_t = staged_grad_output_t(layer, r);
+    const std::int64_t rows = dy_t.size(1);
+    const Tensor b = factor == Factor::inputs ? staged_input(layer, r) : ones_.view(0, {rows, 1});
+    kernels::gemm(dy_t.view(first * rows, {count, rows}), Transpose::no, b, Transpose::no, c,
+                  1.0f, r == 0 ? 0.0f : 1.0f);
+  }
+}
+
 void LinearShards::write_weight_shard(const Layer& layer, std::int64_t begin, std::int64_t end) {
-  const std::int64_t all_rows = group_.size() * layer.capacity;
-  const Tensor& dy_t = layer.grad_outputs_t[parity()];
-  const Tensor x = layer.inputs[parity()].reshape({all_rows, layer.in});
   const Tensor grad = layer.weight->grad.reshape({layer.out * layer.in});
   while (begin < end) {
     const std::int64_t row = begin / layer.in;
@@ -161,28 +174,23 @@ void LinearShards::write_weight_shard(const Layer& layer, std::int64_t begin, st
     const std::int64_t whole_rows = column == 0 ? (end - begin) / layer.in : 0;
     if (whole_rows > 0) {
       Tensor c = grad.view(begin, {whole_rows, layer.in});
-      kernels::gemm(dy_t.view(row * all_rows, {whole_rows, all_rows}), Transpose::no, x,
-                    Transpose::no, c);
+      multiply_rows(layer, row, whole_rows, Factor::inputs, c);
       begin += whole_rows * layer.in;
       continue;
     }
     // The shard starts or ends inside this row: compute the row, keep the shard's part of it.
     const std::int64_t stop = std::min(end, (row + 1) * layer.in);
     Tensor whole_row = row_.view(0, {1, layer.in});
-    kernels::gemm(dy_t.view(row * all_rows, {1, all_rows}), Transpose::no, x, Transpose::no,
-                  whole_row);
+    multiply_rows(layer, row, 1, Factor::inputs, whole_row);
     grad.view(begin, {stop - begin}).copy_(whole_row.view(column, {stop - begin}));
     begin = stop;
   }
 }
 
 void LinearShards::write_bias_shard(const Layer& layer, std::int64_t begin, std::int64_t end) {
-  const std::int64_t all_rows = group_.size() * layer.capacity;
   Tensor c = layer.bias->grad.view(begin, {end - begin, 1});
-  kernels::gemm(layer.grad_outputs_t[parity()].view(begin * all_rows, {end - begin, all_rows}),
-                Transpose::no, ones_.view(0, {all_rows, 1}), Transpose::no, c);
+  multiply_rows(layer, begin, end - begin, Factor::ones, c);
 }
-
 void LinearShards::write_local_gradients() {
   for (Layer& layer : layers_) {
     if (!layer.taken) continue;
@@ -207,8 +215,8 @@ bool LinearShards::grow_staging() {
     if (needed > layer.capacity) {
       const std::int64_t all_rows = group_.size() * needed;
       for (int p = 0; p < 2; ++p) {
-        layer.inputs[p] = group_.node_shared_tensor({all_rows, layer.in}, DType::float32);
-        layer.grad_outputs_t[p] = group_.node_shared_tensor({layer.out, all_rows}, DType::float32);
+        layer.inputs[p] = group_.node_shared_tensor({all_rows * layer.in}, DType::float32);
+        layer.grad_outputs_t[p] = group_.node_shared_tensor({all_rows * layer.out}, DType::float32);
       }
       // Every rank gets the same answer: without room in shared memory, the reducer sums.
       if (!layer.inputs[0].defined() || !layer.inputs[1].defined() ||
@@ -218,12 +226,12 @@ bool LinearShards::grow_staging() {
         return false;
       }
       layer.capacity = needed;
-      stage(layer, rows_of(group_.rank())[l]);
+      stage(layer);
     }
     largest = std::max(largest, layer.capacity);
     widest = std::max(widest, layer.in);
   }
-  ones_ = Tensor::empty({group_.size() * largest, 1});
+  ones_ = Tensor::empty({largest, 1});
   std::fill_n(ones_.data<float>(), ones_.numel(), 1.0f);
   row_ = Tensor::empty({1, widest});
   return true;

@@ -53,8 +53,10 @@ class LinearShards final : public nn::LinearGradientSink {
     std::int64_t in = 0;
     std::int64_t out = 0;
     std::int64_t capacity = 0;  // rows per rank that the staging holds
-    // Per step parity, shared by the ranks: inputs [ranks * capacity, in], rank r's rows from
-    // r * capacity; output gradients transposed [out, ranks * capacity], rank r's columns so.
+    // Per step parity, shared by the ranks, a region of capacity rows per rank: rank r stages its
+    // inputs [rows, in] from r * capacity * in, its output gradients transposed [out, rows] from
+    // r * capacity * out. Unpadded, so that a step's GEMM shapes, and with them its bits, depend
+    // on its own rows alone and not on the capacity earlier steps left.
     Tensor inputs[2];
     Tensor grad_outputs_t[2];
     // This step's, kept to stage again once the staging has grown.
@@ -63,11 +65,19 @@ class LinearShards final : public nn::LinearGradientSink {
     bool taken = false;
   };
   enum class Mode { undecided, taken, declined };
+  enum class Factor { inputs, ones };  // what dy^T multiplies: a weight's gradient, or a bias's
 
   int parity() const { return static_cast<int>(step_ % 2); }
   std::int64_t* rows_of(int rank);  // per layer, this parity's rows of rank
-  void stage(Layer& layer, std::int64_t rows);
+  std::size_t layer_index(const Layer& layer) const;
+  Tensor staged_input(const Layer& layer, int rank);          // [rows, in]
+  Tensor staged_grad_output_t(const Layer& layer, int rank);  // [out, rows]
+  void stage(Layer& layer);  // this rank's rows, counted in rows_ already
   void compute_own_shards();
+  // c = rows [first, first + count) of dy_all^T times x_all, or times ones: one GEMM per rank,
+  // over that rank's rows, summed in rank order.
+  void multiply_rows(const Layer& layer, std::int64_t first, std::int64_t count, Factor factor,
+                     Tensor& c);
   void write_weight_shard(const Layer& layer, std::int64_t begin, std::int64_t end);
   void write_bias_shard(const Layer& layer, std::int64_t begin, std::int64_t end);
   void write_local_gradients();
@@ -81,7 +91,7 @@ class LinearShards final : public nn::LinearGradientSink {
   std::vector<Layer> layers_;
   std::map<const nn::Parameter*, std::size_t> layer_of_;  // weight or bias -> its layer
   Tensor rows_;  // shared: [2 parities][ranks][layers] rows staged
-  Tensor ones_;  // [ranks * largest capacity, 1]: a bias gradient is dy^T times it
+  Tensor ones_;  // [largest capacity, 1]: a bias gradient is dy^T times it
   Tensor row_;   // one weight row, for a shard that starts or ends inside a row
   bool active_ = false;
   Mode mode_ = Mode::undecided;
