@@ -161,8 +161,8 @@ void LinearShards::multiply_rows(const Layer& layer, std::int64_t first, std::in
     const Tensor dy_t = staged_grad_output_t(layer, r);
     const std::int64_t rows = dy_t.size(1);
     const Tensor b = factor == Factor::inputs ? staged_input(layer, r) : ones_.view(0, {rows, 1});
-    kernels::gemm(dy_t.view(first * rows, {count, rows}), Transpose::no, b, Transpose::no, c,
-                  1.0f, r == 0 ? 0.0f : 1.0f);
+    kernels::gemm(dy_t.view(first * rows, {count, rows}), Transpose::no, b, Transpose::no, c, 1.0f,
+                  r == 0 ? 0.0f : 1.0f);
   }
 }
 
@@ -191,6 +191,7 @@ void LinearShards::write_bias_shard(const Layer& layer, std::int64_t begin, std:
   Tensor c = layer.bias->grad.view(begin, {end - begin, 1});
   multiply_rows(layer, begin, end - begin, Factor::ones, c);
 }
+
 void LinearShards::write_local_gradients() {
   for (Layer& layer : layers_) {
     if (!layer.taken) continue;
