@@ -88,8 +88,8 @@ class Writer {
 };
 
 void write_tensors(Writer& writer, Section section,
-                   const std::vector<optim::NamedTensor>& tensors) {
-  for (const optim::NamedTensor& named : tensors) {
+                   const std::vector<NamedTensor>& tensors) {
+  for (const NamedTensor& named : tensors) {
     const Tensor& tensor = named.tensor;
     DDP_CHECK(tensor.defined(), "cannot checkpoint tensor '" << named.name << "': it is undefined");
     DDP_CHECK(tensor.device().is_cpu(), "cannot checkpoint tensor '"
@@ -166,7 +166,7 @@ class Reader {
 };
 
 // Reads a tensor record's payload after its name, checking the shape against the bytes left.
-optim::NamedTensor read_tensor(Reader& reader, std::string name, Section& section) {
+NamedTensor read_tensor(Reader& reader, std::string name, Section& section) {
   const std::string what = "tensor " + shown_name(name);
   const auto section_code = reader.scalar<std::uint8_t>("the section of " + what);
   if (section_code > static_cast<std::uint8_t>(Section::extra)) {
@@ -216,7 +216,7 @@ optim::NamedTensor read_tensor(Reader& reader, std::string name, Section& sectio
 std::vector<std::uint8_t> serialize(const Checkpoint& checkpoint) {
   std::size_t reserve = header_bytes + checksum_bytes + 256;
   for (const auto* tensors : {&checkpoint.model, &checkpoint.optimizer, &checkpoint.extra}) {
-    for (const optim::NamedTensor& named : *tensors) {
+    for (const NamedTensor& named : *tensors) {
       reserve += named.name.size() + 16 + named.tensor.ndim() * 8 + named.tensor.nbytes();
     }
   }
@@ -317,8 +317,8 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
         break;
       case RecordKind::tensor: {
         Section section = Section::model;
-        optim::NamedTensor named = read_tensor(reader, std::move(name), section);
-        std::vector<optim::NamedTensor>& into = section == Section::model ? checkpoint.model
+        NamedTensor named = read_tensor(reader, std::move(name), section);
+        std::vector<NamedTensor>& into = section == Section::model ? checkpoint.model
                                                 : section == Section::optimizer
                                                     ? checkpoint.optimizer
                                                     : checkpoint.extra;
@@ -333,8 +333,8 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   return checkpoint;
 }
 
-std::vector<optim::NamedTensor> model_state(const std::vector<nn::Parameter*>& params) {
-  std::vector<optim::NamedTensor> state;
+std::vector<NamedTensor> model_state(const std::vector<nn::Parameter*>& params) {
+  std::vector<NamedTensor> state;
   state.reserve(params.size());
   // Host copies, whichever device the parameters live on: the checkpoint writer reads them there.
   for (const nn::Parameter* param : params) {
@@ -345,11 +345,11 @@ std::vector<optim::NamedTensor> model_state(const std::vector<nn::Parameter*>& p
   return state;
 }
 
-void load_model_state(const std::vector<optim::NamedTensor>& saved,
+void load_model_state(const std::vector<NamedTensor>& saved,
                       const std::vector<nn::Parameter*>& params, const std::string& origin) {
   const std::size_t common = std::min(saved.size(), params.size());
   for (std::size_t i = 0; i < common; ++i) {
-    const optim::NamedTensor& from = saved[i];
+    const NamedTensor& from = saved[i];
     const nn::Parameter& to = *params[i];
     DDP_CHECK(from.name == to.name, origin << " is from another model: parameter " << i << " is '"
                                            << from.name << "' there but '" << to.name
@@ -393,11 +393,11 @@ Generator::State generator_state_from(const Tensor& tensor) {
   return state;
 }
 
-const Tensor& find_tensor(const std::vector<optim::NamedTensor>& tensors, const std::string& name,
+const Tensor& find_tensor(const std::vector<NamedTensor>& tensors, const std::string& name,
                           const std::string& origin) {
   const auto found =
       std::find_if(tensors.begin(), tensors.end(),
-                   [&](const optim::NamedTensor& named) { return named.name == name; });
+                   [&](const NamedTensor& named) { return named.name == name; });
   DDP_CHECK(found != tensors.end(), origin << " has no tensor '" << name << "'");
   return found->tensor;
 }

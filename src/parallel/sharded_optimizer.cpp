@@ -127,11 +127,11 @@ double ShardedOptimizer::clip_grad_norm(double max_norm) {
   return norm;
 }
 
-std::vector<optim::NamedTensor> ShardedOptimizer::state() const {
+std::vector<NamedTensor> ShardedOptimizer::state() const {
   const BucketPlan& plan = reducer_.plan();
   // Per parameter, in the inner optimizer's order of buffers: the unsharded optimizer's order.
-  std::vector<std::vector<optim::NamedTensor>> per_parameter(params_.size());
-  for (const optim::NamedTensor& entry : inner_->state()) {
+  std::vector<std::vector<NamedTensor>> per_parameter(params_.size());
+  for (const NamedTensor& entry : inner_->state()) {
     const std::string prefix = prefix_of(entry.name);
     std::size_t b = 0;
     while (b < blocks_.size() && entry.name != prefix + "/" + blocks_[b].name) ++b;
@@ -150,21 +150,21 @@ std::vector<optim::NamedTensor> ShardedOptimizer::state() const {
       per_parameter[e.parameter].push_back({prefix + "/" + param.name, std::move(tensor)});
     }
   }
-  std::vector<optim::NamedTensor> out;
+  std::vector<NamedTensor> out;
   for (auto& entries : per_parameter) {
     for (auto& entry : entries) out.push_back(std::move(entry));
   }
   return out;
 }
 
-void ShardedOptimizer::load_state(const std::vector<optim::NamedTensor>& state) {
+void ShardedOptimizer::load_state(const std::vector<NamedTensor>& state) {
   const BucketPlan& plan = reducer_.plan();
   struct Assembled {
     Tensor tensor;
     std::size_t parameters = 0;  // of the bucket's, found in state
   };
   std::map<std::pair<std::string, std::size_t>, Assembled> assembled;
-  for (const optim::NamedTensor& entry : state) {
+  for (const NamedTensor& entry : state) {
     const std::string prefix = prefix_of(entry.name);
     const bool per_element = elementwise(entry.tensor);
     const std::size_t i = per_element ? shaped_parameter_index(entry.name, prefix, entry.tensor)
@@ -194,7 +194,7 @@ void ShardedOptimizer::load_state(const std::vector<optim::NamedTensor>& state) 
     block.tensor.view(begin - mine.offset, {end - begin})
         .copy_(source.view(begin - at->offset, {end - begin}));
   }
-  std::vector<optim::NamedTensor> blocks;
+  std::vector<NamedTensor> blocks;
   for (auto& [key, block] : assembled) {
     DDP_CHECK(block.parameters == plan.buckets[key.second].entries.size(),
               "the optimizer state has '" << key.first << "' for only some parameters of bucket "

@@ -111,8 +111,8 @@ TEST_F(GpuTest, OptimizerStateGoesToTheHostAndBackToTheParameters) {
     param->has_grad = true;
   }
   adamw.step();
-  const std::vector<optim::NamedTensor> state = adamw.state();
-  for (const optim::NamedTensor& entry : state) EXPECT_TRUE(entry.tensor.device().is_cpu());
+  const std::vector<NamedTensor> state = adamw.state();
+  for (const NamedTensor& entry : state) EXPECT_TRUE(entry.tensor.device().is_cpu());
   adamw.load_state(state);
   adamw.step();  // the loaded buffers are on cuda:0, else this would be a device error
   EXPECT_EQ(adamw.state().size(), state.size());

@@ -42,9 +42,9 @@ struct Checkpoint {
   // Free-form description, e.g. "model" = "mlp:784,128,10", "optimizer" = "sgd", "world_size" =
   // "2".
   std::map<std::string, std::string> metadata;
-  std::vector<optim::NamedTensor> model;      // parameter values by name, in parameters() order
-  std::vector<optim::NamedTensor> optimizer;  // Optimizer::state()
-  std::vector<optim::NamedTensor> extra;      // anything else, e.g. generator_state() tensors
+  std::vector<NamedTensor> model;      // parameter values by name, in parameters() order
+  std::vector<NamedTensor> optimizer;  // Optimizer::state()
+  std::vector<NamedTensor> extra;      // anything else, e.g. generator_state() tensors
 };
 
 // The whole file's bytes.
@@ -95,12 +95,12 @@ class CheckpointDirectory {
 };
 
 // Copies of the parameters' values, for Checkpoint::model.
-std::vector<optim::NamedTensor> model_state(const std::vector<nn::Parameter*>& params);
+std::vector<NamedTensor> model_state(const std::vector<nn::Parameter*>& params);
 
 // Copies saved values into the parameters. Before changing anything, refuses (ddp::Error) a
 // checkpoint of another model, naming the first parameter whose name, shape or dtype differs or
 // the one missing or extra; origin names the checkpoint in that message.
-void load_model_state(const std::vector<optim::NamedTensor>& saved,
+void load_model_state(const std::vector<NamedTensor>& saved,
                       const std::vector<nn::Parameter*>& params,
                       const std::string& origin = "checkpoint");
 
@@ -110,7 +110,7 @@ Tensor generator_state(const Generator& generator);
 Generator::State generator_state_from(const Tensor& tensor);
 
 // The tensor named name in tensors; Error naming origin and name when it is absent.
-const Tensor& find_tensor(const std::vector<optim::NamedTensor>& tensors, const std::string& name,
+const Tensor& find_tensor(const std::vector<NamedTensor>& tensors, const std::string& name,
                           const std::string& origin = "checkpoint");
 
 }  // namespace ddp::io

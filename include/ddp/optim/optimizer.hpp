@@ -5,15 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "ddp/core/named_tensor.hpp"
 #include "ddp/core/tensor.hpp"
 #include "ddp/nn/module.hpp"
 
 namespace ddp::optim {
-
-struct NamedTensor {
-  std::string name;  // "<buffer>/<parameter name>", e.g. "momentum_buffer/0.weight"
-  Tensor tensor;
-};
 
 class Optimizer {
  public:
@@ -33,7 +29,8 @@ class Optimizer {
   // For schedules: the lr the next step() uses.
   void set_lr(double lr);
 
-  // Copies of the per-parameter buffers on the host, for checkpoints, wherever the parameters
+  // Copies of the per-parameter buffers on the host, each named "<buffer>/<parameter name>"
+  // ("momentum_buffer/0.weight"), for checkpoints, wherever the parameters
   // live; load_state checks names and shapes and puts each buffer on its parameter's device.
   virtual std::vector<NamedTensor> state() const = 0;
   virtual void load_state(const std::vector<NamedTensor>& state) = 0;

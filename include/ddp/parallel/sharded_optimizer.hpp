@@ -38,9 +38,9 @@ class ShardedOptimizer : public optim::Optimizer {
   bool shares_parameters() const { return shared_parameters_; }
   // Collective: the whole state, per parameter and named as the unsharded optimizer names it, so
   // a checkpoint resumes sharded or not, at any world size.
-  std::vector<optim::NamedTensor> state() const override;
+  std::vector<NamedTensor> state() const override;
   // Takes such a whole state (from a checkpoint) and keeps this rank's blocks of it.
-  void load_state(const std::vector<optim::NamedTensor>& state) override;
+  void load_state(const std::vector<NamedTensor>& state) override;
 
   // Collective: whether every summed gradient is finite (each rank checks its blocks).
   bool gradients_finite() const;

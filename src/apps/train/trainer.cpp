@@ -353,7 +353,7 @@ void Run::resume_from(const io::LoadedCheckpoint& loaded) {
 void Run::save_checkpoint() {
   if (!checkpoints_) return;
   // On every rank: a sharded optimizer gathers its state from all of them.
-  std::vector<optim::NamedTensor> optimizer_state = optimizer_->state();
+  std::vector<NamedTensor> optimizer_state = optimizer_->state();
   if (!is_root_) return;
   io::Checkpoint checkpoint;
   checkpoint.step = step_;

@@ -181,8 +181,8 @@ Checkpoint sample_checkpoint(std::int64_t step) {
   return checkpoint;
 }
 
-void expect_same_tensors(const std::vector<optim::NamedTensor>& expected,
-                         const std::vector<optim::NamedTensor>& actual) {
+void expect_same_tensors(const std::vector<NamedTensor>& expected,
+                         const std::vector<NamedTensor>& actual) {
   ASSERT_EQ(expected.size(), actual.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     SCOPED_TRACE(expected[i].name);
@@ -645,7 +645,7 @@ TEST(ModelState, ResumeThroughAFileContinuesExactlyAsTheUninterruptedRun) {
   }
 }
 
-std::string load_error(const std::vector<optim::NamedTensor>& saved, nn::Module& model) {
+std::string load_error(const std::vector<NamedTensor>& saved, nn::Module& model) {
   try {
     load_model_state(saved, model.parameters(), "checkpoint-0000000040.ddpckpt");
   } catch (const Error& error) {
@@ -656,7 +656,7 @@ std::string load_error(const std::vector<optim::NamedTensor>& saved, nn::Module&
 
 TEST(ModelState, AnotherModelIsRefusedNamingTheFirstMismatchingParameter) {
   auto saved_model = mlp(4, 1);
-  const std::vector<optim::NamedTensor> saved = model_state(saved_model->parameters());
+  const std::vector<NamedTensor> saved = model_state(saved_model->parameters());
 
   auto wider = mlp(5, 2);
   const std::vector<float> before = wider->parameters()[0]->value.to_vector<float>();
@@ -675,7 +675,7 @@ TEST(ModelState, AnotherModelIsRefusedNamingTheFirstMismatchingParameter) {
             std::string::npos)
       << count;
 
-  std::vector<optim::NamedTensor> renamed = saved;
+  std::vector<NamedTensor> renamed = saved;
   renamed[1].name = "0.offset";
   const std::string name = load_error(renamed, *mlp(4, 2));
   EXPECT_NE(name.find("parameter 1 is '0.offset' there but '0.bias' in this model"),
