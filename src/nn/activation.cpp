@@ -2,34 +2,32 @@
 
 namespace ddp::nn {
 
-Tensor ActivationLayer::forward(const Tensor& input) {
-  input_ = input;
-  output_ = output_buffer_.get(input.shape(), input.device());
-  kernels::activation_forward(activation_, input, output_);
-  return output_;
+Tensor ActivationLayer::forward_impl(const Tensor& input) {
+  Frame& frame = frames_[call_index()];
+  frame.input = input;
+  frame.output = frame.output_memory.get(input.shape(), input.device());
+  if (bias_of_ != nullptr) {
+    const std::int64_t features = bias_of_->out_features();
+    const std::int64_t rows = input.numel() / features;
+    Tensor z = input.reshape({rows, features});
+    Tensor y = frame.output.reshape({rows, features});
+    kernels::bias_activation_forward(activation_, bias_of_->bias()->value, z, y);
+  } else {
+    kernels::activation_forward(activation_, input, frame.output);
+  }
+  return frame.output;
 }
 
-Tensor ActivationLayer::forward_after(Linear& linear, const Tensor& input) {
-  DDP_CHECK(linear.bias() != nullptr, "forward_after needs a Linear with a bias to add");
-  Tensor pre_activation = linear.forward_without_bias(input);
-  output_ = output_buffer_.get(pre_activation.shape(), pre_activation.device());
-  const std::int64_t rows = pre_activation.numel() / linear.out_features();
-  Tensor z = pre_activation.reshape({rows, linear.out_features()});
-  Tensor y = output_.reshape({rows, linear.out_features()});
-  kernels::bias_activation_forward(activation_, linear.bias()->value, z, y);
-  input_ = pre_activation;
-  return output_;
-}
-
-Tensor ActivationLayer::backward(const Tensor& grad_output) {
-  DDP_CHECK(output_.defined() && grad_output.shape() == output_.shape(),
+Tensor ActivationLayer::backward_impl(const Tensor& grad_output) {
+  Frame& frame = frames_[call_index()];
+  DDP_CHECK(frame.output.defined() && grad_output.shape() == frame.output.shape(),
             kernels::to_string(activation_)
                 << " backward got grad_output " << to_string(grad_output.shape())
-                << " for an output of " << to_string(output_.shape())
+                << " for an output of " << to_string(frame.output.shape())
                 << "; call forward first, with the same batch");
   if (!input_grad_needed()) return {};
-  Tensor grad_input = grad_input_.get(grad_output.shape(), grad_output.device());
-  kernels::activation_backward(activation_, input_, output_, grad_output, grad_input);
+  Tensor grad_input = frame.grad_input.get(grad_output.shape(), grad_output.device());
+  kernels::activation_backward(activation_, frame.input, frame.output, grad_output, grad_input);
   return grad_input;
 }
 

@@ -4,7 +4,6 @@
 
 #include "ddp/kernels/bias.hpp"
 #include "ddp/kernels/gemm.hpp"
-#include "ddp/nn/linear_gradient_sink.hpp"
 
 namespace ddp::nn {
 namespace {
@@ -20,71 +19,57 @@ void fill_uniform(Tensor& t, float bound, Generator& generator) {
 
 Linear::Linear(std::int64_t in_features, std::int64_t out_features, Generator& generator,
                bool with_bias)
-    : in_features_(in_features), out_features_(out_features) {
+    : in_features_(in_features), out_features_(out_features), with_bias_(with_bias) {
   DDP_CHECK_ARG(in_features > 0 && out_features > 0, "Linear("
                                                          << in_features << ", " << out_features
                                                          << ") needs positive feature counts");
-  weight_ = &register_parameter("weight", {out_features, in_features});
   const float bound = 1.0f / std::sqrt(static_cast<float>(in_features));
-  fill_uniform(weight_->value, bound, generator);
-  if (with_bias) {
-    bias_ = &register_parameter("bias", {out_features});
-    fill_uniform(bias_->value, bound, generator);
-  }
+  fill_uniform(register_parameter("weight", {out_features, in_features}).value, bound, generator);
+  if (with_bias) fill_uniform(register_parameter("bias", {out_features}).value, bound, generator);
 }
 
-Tensor Linear::forward(const Tensor& input) {
-  return affine(input, true);
-}
-
-Tensor Linear::forward_without_bias(const Tensor& input) {
-  return affine(input, false);
-}
-
-Tensor Linear::affine(const Tensor& input, bool add_bias) {
+Tensor Linear::forward_impl(const Tensor& input) {
   DDP_CHECK(input.ndim() >= 1 && input.shape().back() == in_features_,
             "Linear(" << in_features_ << ", " << out_features_ << ") got input "
                       << to_string(input.shape()) << "; the last dimension must be "
                       << in_features_);
+  Frame& frame = frames_[call_index()];
   const std::int64_t rows = input.numel() / in_features_;
-  input_ = input.reshape({rows, in_features_});
-  Shape out_shape = input.shape();
-  out_shape.back() = out_features_;
-  Tensor output = output_.get({rows, out_features_}, weight_->value.device());
+  frame.input = input.reshape({rows, in_features_});
+  const Tensor& weight = parameter(0).value;
+  Tensor output = frame.output.get({rows, out_features_}, weight.device());
   float beta = 0.0f;
-  if (add_bias && bias_ != nullptr) {
-    kernels::broadcast_rows(bias_->value, output);
+  if (with_bias_ && !bias_deferred_) {
+    kernels::broadcast_rows(parameter(1).value, output);
     beta = 1.0f;
   }
-  kernels::gemm(input_, Transpose::no, weight_->value, Transpose::yes, output, 1.0f, beta);
+  kernels::gemm(frame.input, Transpose::no, weight, Transpose::yes, output, 1.0f, beta);
+  Shape out_shape = input.shape();
+  out_shape.back() = out_features_;
   return output.reshape(std::move(out_shape));
 }
 
-void Linear::set_linear_gradient_sink(LinearGradientSink* sink) {
-  gradient_sink_ = sink;
-  if (sink != nullptr) sink->attach(*weight_, bias_);
-}
-
-Tensor Linear::backward(const Tensor& grad_output) {
-  const std::int64_t rows = input_.defined() ? input_.size(0) : -1;
+Tensor Linear::backward_impl(const Tensor& grad_output) {
+  Frame& frame = frames_[call_index()];
+  const std::int64_t rows = frame.input.defined() ? frame.input.size(0) : -1;
   DDP_CHECK(rows >= 0 && grad_output.numel() == rows * out_features_,
             "Linear backward got grad_output " << to_string(grad_output.shape())
                                                << " for a forward of " << rows
                                                << " rows; call forward first, with the same batch");
   Tensor dy = grad_output.reshape({rows, out_features_});
-  if (gradient_sink_ == nullptr || !gradient_sink_->take(*weight_, dy, input_)) {
-    // Bias first, then weight: the reverse of registration, the order DDP's buckets expect.
-    if (bias_ != nullptr) {
-      kernels::sum_rows(dy, bias_->grad, bias_->has_grad);
-      grad_ready(*bias_);
-    }
-    kernels::gemm(dy, Transpose::yes, input_, Transpose::no, weight_->grad, 1.0f,
-                  weight_->has_grad ? 1.0f : 0.0f);
-    grad_ready(*weight_);
+  Parameter& weight = parameter(0);
+  // Bias first, then weight: the reverse of registration, the order DDP's buckets expect.
+  if (with_bias_) {
+    Parameter& bias = parameter(1);
+    kernels::sum_rows(dy, bias.grad, bias.has_grad);
+    grad_ready(bias);
   }
+  kernels::gemm(dy, Transpose::yes, frame.input, Transpose::no, weight.grad, 1.0f,
+                weight.has_grad ? 1.0f : 0.0f);
+  grad_ready(weight);
   if (!input_grad_needed()) return {};
-  Tensor grad_input = grad_input_.get({rows, in_features_}, weight_->value.device());
-  kernels::gemm(dy, Transpose::no, weight_->value, Transpose::no, grad_input);
+  Tensor grad_input = frame.grad_input.get({rows, in_features_}, weight.value.device());
+  kernels::gemm(dy, Transpose::no, weight.value, Transpose::no, grad_input);
   Shape in_shape = grad_output.shape();
   in_shape.back() = in_features_;
   return grad_input.reshape(std::move(in_shape));

@@ -14,27 +14,22 @@ void Sequential::append(std::unique_ptr<Module> module) {
   module->train(is_training());
   if (!layers_.empty()) {
     auto* linear = dynamic_cast<Linear*>(layers_.back().get());
-    fused_with_next_.back() = linear != nullptr && linear->bias() != nullptr &&
-                              dynamic_cast<ActivationLayer*>(module.get()) != nullptr;
-  }
-  layers_.push_back(std::move(module));
-  fused_with_next_.push_back(false);
-}
-
-Tensor Sequential::forward(const Tensor& input) {
-  Tensor x = input;
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    if (fused_with_next_[i]) {
-      auto& linear = static_cast<Linear&>(*layers_[i]);
-      x = static_cast<ActivationLayer&>(*layers_[++i]).forward_after(linear, x);
-    } else {
-      x = layers_[i]->forward(x);
+    auto* activation = dynamic_cast<ActivationLayer*>(module.get());
+    if (linear != nullptr && linear->bias() != nullptr && activation != nullptr) {
+      linear->set_bias_added_by_next(true);
+      activation->add_bias_of(linear);
     }
   }
+  layers_.push_back(std::move(module));
+}
+
+Tensor Sequential::forward_impl(const Tensor& input) {
+  Tensor x = input;
+  for (auto& layer : layers_) x = layer->forward(x);
   return x;
 }
 
-Tensor Sequential::backward(const Tensor& grad_output) {
+Tensor Sequential::backward_impl(const Tensor& grad_output) {
   Tensor grad = grad_output;
   for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) grad = (*it)->backward(grad);
   return grad;

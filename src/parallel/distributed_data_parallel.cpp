@@ -1,7 +1,6 @@
 #include "ddp/parallel/distributed_data_parallel.hpp"
 
 #include "ddp/parallel/data_parallel.hpp"
-#include "ddp/parallel/linear_shards.hpp"
 
 namespace ddp::parallel {
 namespace {
@@ -43,26 +42,14 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module,
       group_(std::move(group)),
       reducer_(replicated_parameters(module, group_.get()), group_, reducer_options(options)) {
   module_.set_grad_ready_hook([this](std::size_t index) { reducer_.grad_ready(index); });
-  const std::vector<nn::Parameter*> params = module_.parameters();
-  if (options.linear_shards && options.sharded_optimizer &&
-      options.grad_compression == GradCompression::none && group_->size() > 1 && !params.empty() &&
-      params.front()->value.device().is_cpu()) {
-    linear_shards_ = std::make_unique<LinearShards>(module_, *group_, reducer_);
-    if (!linear_shards_->active()) linear_shards_.reset();
-  }
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
-  linear_shards_.reset();
   module_.set_grad_ready_hook({});
 }
 
 void DistributedDataParallel::finish() {
-  if (linear_shards_ && linear_shards_->finish()) {
-    reducer_.finish_computed_shards();
-  } else {
-    reducer_.finish();
-  }
+  reducer_.finish();
 }
 
 DistributedDataParallel::NoSync::NoSync(Reducer& reducer) : reducer_(reducer) {

@@ -164,11 +164,6 @@ void Reducer::finish() {
   start_next_step();
 }
 
-void Reducer::finish_computed_shards() {
-  for (nn::Parameter* param : params_) param->has_grad = true;
-  start_next_step();
-}
-
 void Reducer::set_sync(bool enabled) {
   // Turning sync back on is always safe: nothing is counted while it is off.
   DDP_CHECK(enabled || std::find(reported_.begin(), reported_.end(), true) == reported_.end(),

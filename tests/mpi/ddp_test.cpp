@@ -256,8 +256,10 @@ class WithUnusedLayer : public nn::Module {
     register_module("unused", unused_);
     register_module("net", net_);
   }
-  Tensor forward(const Tensor& input) override { return net_.forward(input); }
-  Tensor backward(const Tensor& grad_output) override { return net_.backward(grad_output); }
+
+ protected:
+  Tensor forward_impl(const Tensor& input) override { return net_.forward(input); }
+  Tensor backward_impl(const Tensor& grad_output) override { return net_.backward(grad_output); }
 
  private:
   Generator generator_;

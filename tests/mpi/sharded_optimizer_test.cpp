@@ -54,9 +54,6 @@ DdpOptions ddp_options(Rule rule, bool sharded) {
   options.first_bucket_cap_mb = 0.5 / 1024;
   options.bucket_cap_mb = 2.0 / 1024;
   options.sharded_optimizer = sharded;
-  // Both replicas sum whole gradients, so that the bits compared are the optimizers' alone
-  // (LinearShards, which sums in another order, has its own test).
-  options.linear_shards = false;
   if (rule == Rule::sgd_bf16) options.grad_compression = GradCompression::bf16;
   return options;
 }

@@ -2,9 +2,9 @@
 #pragma once
 
 #include "ddp/kernels/activation.hpp"
-#include "ddp/nn/buffer.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/module.hpp"
+#include "ddp/nn/workspace.hpp"
 
 namespace ddp::nn {
 
@@ -13,19 +13,28 @@ class ActivationLayer : public Module {
  public:
   explicit ActivationLayer(kernels::Activation activation) : activation_(activation) {}
 
-  Tensor forward(const Tensor& input) override;
-  // forward(linear.forward(input)) for a linear with a bias, that bias added in this layer's pass
-  // over the output (kernels::bias_activation_forward) instead of a pass of its own; both backwards
-  // as after forward.
-  Tensor forward_after(Linear& linear, const Tensor& input);
-  Tensor backward(const Tensor& grad_output) override;
+  // Set by a Sequential where this layer follows linear (whose forward then leaves its bias
+  // out): forward adds linear's bias to its input in the same pass as the activation
+  // (kernels::bias_activation_forward), which saves the Linear a pass of its own over the output.
+  // The input is changed in place: it is the Linear's output, which nothing else reads. Null
+  // turns it off.
+  void add_bias_of(Linear* linear) { bias_of_ = linear; }
+
+ protected:
+  Tensor forward_impl(const Tensor& input) override;
+  Tensor backward_impl(const Tensor& grad_output) override;
 
  private:
+  struct Frame {
+    Tensor input;   // kept by reference for GELU's derivative
+    Tensor output;  // a view of output_memory: ReLU's and tanh's derivatives read it
+    Workspace output_memory;
+    Workspace grad_input;
+  };
+
   kernels::Activation activation_;
-  Tensor input_;   // kept by reference for GELU's derivative
-  Tensor output_;  // a view of output_buffer_: ReLU's and tanh's derivatives read it
-  Buffer output_buffer_;
-  Buffer grad_input_;
+  Linear* bias_of_ = nullptr;
+  CallFrames<Frame> frames_;
 };
 
 class ReLU : public ActivationLayer {

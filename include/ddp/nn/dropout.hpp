@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "ddp/core/random.hpp"
-#include "ddp/nn/buffer.hpp"
 #include "ddp/nn/module.hpp"
+#include "ddp/nn/workspace.hpp"
 
 namespace ddp::nn {
 
@@ -15,22 +15,27 @@ class Dropout : public Module {
   // same elements of its different data.
   Dropout(float p, std::uint64_t seed);
 
-  // Identity in eval mode or with p = 0 (the input itself is returned, no copy).
-  Tensor forward(const Tensor& input) override;
-  Tensor backward(const Tensor& grad_output) override;
-
   float p() const { return p_; }
   // The mask stream, for checkpoints: saving and restoring its state resumes the same masks.
   Generator& generator() { return generator_; }
 
+ protected:
+  // Identity in eval mode or with p = 0 (the input itself is returned, no copy).
+  Tensor forward_impl(const Tensor& input) override;
+  Tensor backward_impl(const Tensor& grad_output) override;
+
  private:
+  struct Frame {
+    bool masked = false;  // whether the forward applied a mask
+    Tensor mask;          // 0 or 1/(1-p) per element of the forward
+    Workspace mask_memory;
+    Workspace output;
+    Workspace grad_input;
+  };
+
   float p_;
   Generator generator_;
-  bool masked_ = false;  // whether the last forward applied a mask
-  Tensor mask_;          // 0 or 1/(1-p) per element of the last forward
-  Buffer mask_buffer_;
-  Buffer output_;
-  Buffer grad_input_;
+  CallFrames<Frame> frames_;
 };
 
 }  // namespace ddp::nn

@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "ddp/core/random.hpp"
-#include "ddp/nn/buffer.hpp"
 #include "ddp/nn/module.hpp"
+#include "ddp/nn/workspace.hpp"
 
 namespace ddp::nn {
 
@@ -16,32 +16,33 @@ class Linear : public Module {
   Linear(std::int64_t in_features, std::int64_t out_features, Generator& generator,
          bool with_bias = true);
 
-  // input [..., in] (any leading dimensions, 0 rows included) -> [..., out].
-  Tensor forward(const Tensor& input) override;
-  // x W^T alone, for a caller that adds the bias in a pass of its own (Sequential fuses it with
-  // the activation after this layer); backward is the same as after forward.
-  Tensor forward_without_bias(const Tensor& input);
-  // grad bias += column sums of dy, grad weight += dy^T x (unless a gradient sink takes them),
-  // then dx = dy W.
-  Tensor backward(const Tensor& grad_output) override;
-  void set_linear_gradient_sink(LinearGradientSink* sink) override;
-
   std::int64_t in_features() const { return in_features_; }
   std::int64_t out_features() const { return out_features_; }
-  Parameter& weight() { return *weight_; }
-  Parameter* bias() { return bias_; }  // null without a bias
+  Parameter& weight() { return parameter(0); }
+  Parameter* bias() { return with_bias_ ? &parameter(1) : nullptr; }
+
+  // Set by a Sequential that adds this layer's bias in the pass of the activation after it
+  // (ActivationLayer::add_bias_of): forward then computes x W^T alone. Backward is unchanged.
+  void set_bias_added_by_next(bool deferred) { bias_deferred_ = deferred; }
+
+ protected:
+  // input [..., in] (any leading dimensions, 0 rows included) -> [..., out].
+  Tensor forward_impl(const Tensor& input) override;
+  // grad bias += column sums of dy, grad weight += dy^T x, then dx = dy W.
+  Tensor backward_impl(const Tensor& grad_output) override;
 
  private:
-  Tensor affine(const Tensor& input, bool add_bias);
+  struct Frame {
+    Tensor input;  // the forward's input as [rows, in], kept by reference (no copy)
+    Workspace output;
+    Workspace grad_input;
+  };
 
   std::int64_t in_features_;
   std::int64_t out_features_;
-  Parameter* weight_;
-  Parameter* bias_ = nullptr;
-  Tensor input_;  // the forward's input, kept by reference (no copy) for grad weight
-  Buffer output_;
-  Buffer grad_input_;
-  LinearGradientSink* gradient_sink_ = nullptr;
+  bool with_bias_;
+  bool bias_deferred_ = false;
+  CallFrames<Frame> frames_;
 };
 
 }  // namespace ddp::nn

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "ddp/core/tensor.hpp"
-#include "ddp/nn/buffer.hpp"
+#include "ddp/nn/workspace.hpp"
 
 namespace ddp::nn {
 
@@ -36,8 +36,8 @@ class CrossEntropyLoss : public Loss {
   Tensor target_;
   Tensor log_probs_;
   std::int64_t divisor_ = 0;
-  Buffer log_probs_buffer_;
-  Buffer grad_;
+  Workspace log_probs_buffer_;
+  Workspace grad_;
 };
 
 // Squared error averaged over all elements: prediction and target of the same shape, rows along
@@ -52,7 +52,7 @@ class MSELoss : public Loss {
   Tensor prediction_;
   Tensor target_;
   double divisor_ = 0.0;
-  Buffer grad_;
+  Workspace grad_;
 };
 
 }  // namespace ddp::nn

@@ -22,22 +22,22 @@ class Sequential : public Module {
     append(std::move(module));
     return ref;
   }
+  // A Linear with a bias followed by an activation runs as one step: the activation's pass adds
+  // the bias (ActivationLayer::add_bias_of), which saves the Linear its own pass over the output.
   void append(std::unique_ptr<Module> module);
-
-  // A Linear with a bias followed by an activation runs as one step: the activation's pass adds the
-  // bias (ActivationLayer::forward_after), which saves the Linear its own pass over the output.
-  Tensor forward(const Tensor& input) override;
-  // Runs the children's backward last to first; each reports its own parameters' gradients.
-  Tensor backward(const Tensor& grad_output) override;
   // Applies to the first child: the later ones always need their input's gradient.
   void set_input_grad_needed(bool needed) override;
 
   std::size_t size() const { return layers_.size(); }
   Module& operator[](std::size_t index) { return *layers_.at(index); }
 
+ protected:
+  Tensor forward_impl(const Tensor& input) override;
+  // Runs the children's backward last to first; each reports its own parameters' gradients.
+  Tensor backward_impl(const Tensor& grad_output) override;
+
  private:
   std::vector<std::unique_ptr<Module>> layers_;
-  std::vector<bool> fused_with_next_;  // per layer: a biased Linear before an activation
 };
 
 }  // namespace ddp::nn

@@ -13,14 +13,15 @@ class ToDevice : public Module {
  public:
   explicit ToDevice(Device device) : device_(device) {}
 
+ protected:
   // The input on device (the input itself when it is there already).
-  Tensor forward(const Tensor& input) override;
+  Tensor forward_impl(const Tensor& input) override;
   // The gradient on the device the forward's input came from.
-  Tensor backward(const Tensor& grad_output) override;
+  Tensor backward_impl(const Tensor& grad_output) override;
 
  private:
   Device device_;
-  std::optional<Device> input_device_;  // of the last forward
+  CallFrames<std::optional<Device>> input_devices_;  // per call: where its input was
 };
 
 }  // namespace ddp::nn

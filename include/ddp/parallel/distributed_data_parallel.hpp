@@ -26,8 +26,6 @@
 
 namespace ddp::parallel {
 
-class LinearShards;
-
 // A bucket cap must lie between one float's worth and a size no model here comes near (beyond it
 // the bytes overflow): an InvalidArgument naming `what` (a flag, or the DdpOptions field)
 // otherwise.
@@ -48,10 +46,6 @@ struct DdpOptions {
   // For a ShardedOptimizer: buckets are reduce-scattered, each rank receiving the sum of its block
   // of every bucket, instead of all-reduced (see ReducerOptions::sharded).
   bool sharded_optimizer = false;
-  // With sharded_optimizer on ranks that share memory, a model of Linear layers (and layers
-  // without parameters) has each rank compute its shard of the summed gradients from every
-  // rank's layer inputs and output gradients (LinearShards) instead of summing whole gradients.
-  bool linear_shards = true;
 };
 
 class DistributedDataParallel {
@@ -91,14 +85,11 @@ class DistributedDataParallel {
   nn::Module& module() { return module_; }
   ProcessGroup& group() { return *group_; }
   const Reducer& reducer() const { return reducer_; }
-  // Null unless DdpOptions::linear_shards took effect.
-  const LinearShards* linear_shards() const { return linear_shards_.get(); }
 
  private:
   nn::Module& module_;
   std::shared_ptr<ProcessGroup> group_;
   Reducer reducer_;
-  std::unique_ptr<LinearShards> linear_shards_;  // null when not used
 };
 
 }  // namespace ddp::parallel

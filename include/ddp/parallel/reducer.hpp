@@ -60,9 +60,6 @@ class Reducer {
   // all ranks (sharded: only this rank's shard of each bucket does). Every rank must call it once
   // per synchronised step, before the optimizer step.
   void finish();
-  // finish() for a step whose shards were computed summed already (LinearShards): marks the
-  // gradients present; nothing was launched.
-  void finish_computed_shards();
 
   // While false, grad_ready does nothing and finish() returns at once: gradients accumulate
   // locally (gradient accumulation) until a step with sync on reduces them all.

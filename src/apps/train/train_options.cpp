@@ -31,7 +31,6 @@ void check_options(const TrainOptions& o) {
   check_one_of("device", o.device, {"auto", "cpu", "cuda"});
   check_one_of("grad-compression", o.grad_compression, {"none", "bf16"});
   check_one_of("shard-optimizer", o.shard_optimizer, {"auto", "on", "off"});
-  check_one_of("linear-shards", o.linear_shards, {"auto", "off"});
   check_one_of("progress", o.progress, {"auto", "bar", "lines"});
   check_one_of("nan-policy", o.nan_policy, {"skip", "stop"});
   DDP_CHECK_ARG(o.max_nan_steps >= 1, "--max-nan-steps must be at least 1");
@@ -110,9 +109,6 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
   add("grad-compression", cli::value_with_default(&o.grad_compression), "none or bf16");
   add("shard-optimizer", cli::value_with_default(&o.shard_optimizer),
       "auto, on or off: each rank updates 1/N of the parameters (CPU)");
-  add("linear-shards", cli::value_with_default(&o.linear_shards),
-      "auto or off: with the optimizer sharded on one node, each rank computes its shard of the "
-      "summed Linear gradients from all ranks' activations");
 
   po::options_description output("Parameters, checkpoints and output");
   add = output.add_options();

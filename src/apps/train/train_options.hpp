@@ -50,9 +50,6 @@ struct TrainOptions {
   // all-gathers them (the same parameters, bit for bit). auto: on for CPU runs of several ranks
   // with a model of at least 256 Ki parameters.
   std::string shard_optimizer = "auto";  // auto, on or off
-  // DdpOptions::linear_shards: auto uses it wherever it applies (a sharded optimizer, ranks that
-  // share memory, a model of Linear layers); the sums then come in another order than off's.
-  std::string linear_shards = "auto";  // auto or off
 
   // Parameters, checkpoints and output
   std::string init_params;    // raw float32 in nn.Sequential order, read before training

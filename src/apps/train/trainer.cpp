@@ -29,7 +29,6 @@
 #include "ddp/optim/lr_schedule.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
-#include "ddp/parallel/linear_shards.hpp"
 #include "ddp/parallel/sharded_optimizer.hpp"
 #include "device_choice.hpp"
 #include "metrics_log.hpp"
@@ -278,8 +277,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
                parallel::DdpOptions{
                    .bucket_cap_mb = o_.bucket_mb,
                    .grad_compression = parallel::parse_grad_compression(o_.grad_compression),
-                   .sharded_optimizer = shard,
-                   .linear_shards = o_.linear_shards == "auto"});
+                   .sharded_optimizer = shard});
   if (shard) {
     auto sharded = std::make_unique<parallel::ShardedOptimizer>(
         *ddp_, [this](std::vector<nn::Parameter*> blocks) {
@@ -461,7 +459,6 @@ void Run::execute() {
               << (sharded_ && sharded_->shares_parameters() && runtime_.world_size() > 1
                       ? ", one copy of the parameters on the node"
                       : "")
-              << (ddp.linear_shards() != nullptr ? ", Linear gradients computed per shard" : "")
               << std::endl;
     // Under mpirun a rank's output is a pseudo-terminal whatever mpirun's own is; the launchers
     // say which with DDP_OUTPUT_IS_A_TERMINAL, a fact rather than a setting, so that a --config
@@ -509,12 +506,8 @@ void Run::execute() {
       ++epoch_steps_;
       if (steps_this_run == kWarmupSteps) timing_start = t4;
       if (steps_this_run > kWarmupSteps) {
-        // LinearShards computes the weight gradients inside finish().
-        const Clock::duration finish_compute = ddp.linear_shards() != nullptr
-                                                   ? ddp.linear_shards()->last_compute_time()
-                                                   : Clock::duration{};
-        timed_.compute_ms += milliseconds((t2 - t1) + (t4 - t3) + finish_compute);
-        timed_.comm_ms += milliseconds(t3 - t2 - finish_compute);
+        timed_.compute_ms += milliseconds((t2 - t1) + (t4 - t3));
+        timed_.comm_ms += milliseconds(t3 - t2);
         timed_.data_ms += milliseconds(t1 - t0);
         ++timed_steps_;
         timed_samples_ += batch->global_n;

@@ -1,4 +1,4 @@
-// Buffer: memory a module reuses from step to step for its outputs and gradients, so that a
+// Workspace: memory a module reuses from step to step for its outputs and gradients, so that a
 // training step of fixed shapes allocates nothing after the first one.
 #pragma once
 
@@ -6,7 +6,7 @@
 
 namespace ddp::nn {
 
-class Buffer {
+class Workspace {
  public:
   // A tensor of this shape on device over the kept storage, which grows (and only grows) when too
   // small, and moves when device changes. What an earlier call returned sees the same memory: it

@@ -1,8 +1,8 @@
-#include "ddp/nn/buffer.hpp"
+#include "ddp/nn/workspace.hpp"
 
 namespace ddp::nn {
 
-Tensor Buffer::get(const Shape& shape, const Device& device, DType dtype) {
+Tensor Workspace::get(const Shape& shape, const Device& device, DType dtype) {
   const std::int64_t count = numel(shape);
   if (!storage_.defined() || storage_.dtype() != dtype || storage_.device() != device ||
       storage_.numel() < count) {
