@@ -87,8 +87,7 @@ class Writer {
   std::vector<std::uint8_t> bytes_;
 };
 
-void write_tensors(Writer& writer, Section section,
-                   const std::vector<NamedTensor>& tensors) {
+void write_tensors(Writer& writer, Section section, const std::vector<NamedTensor>& tensors) {
   for (const NamedTensor& named : tensors) {
     const Tensor& tensor = named.tensor;
     DDP_CHECK(tensor.defined(), "cannot checkpoint tensor '" << named.name << "': it is undefined");
@@ -318,10 +317,9 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
       case RecordKind::tensor: {
         Section section = Section::model;
         NamedTensor named = read_tensor(reader, std::move(name), section);
-        std::vector<NamedTensor>& into = section == Section::model ? checkpoint.model
-                                                : section == Section::optimizer
-                                                    ? checkpoint.optimizer
-                                                    : checkpoint.extra;
+        std::vector<NamedTensor>& into = section == Section::model       ? checkpoint.model
+                                         : section == Section::optimizer ? checkpoint.optimizer
+                                                                         : checkpoint.extra;
         into.push_back(std::move(named));
         break;
       }
@@ -333,43 +331,45 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   return checkpoint;
 }
 
-std::vector<NamedTensor> model_state(const std::vector<nn::Parameter*>& params) {
-  std::vector<NamedTensor> state;
-  state.reserve(params.size());
-  // Host copies, whichever device the parameters live on: the checkpoint writer reads them there.
-  for (const nn::Parameter* param : params) {
-    const Tensor& value = param->value;
-    state.push_back(
-        {param->name, value.device().is_cpu() ? value.clone() : value.to(Device::cpu())});
+std::vector<NamedTensor> model_state(nn::Module& model) {
+  std::vector<NamedTensor> state = model.state_dict();
+  // Host copies, whichever device the model lives on: the checkpoint writer reads them there.
+  for (NamedTensor& named : state) {
+    named.tensor =
+        named.tensor.device().is_cpu() ? named.tensor.clone() : named.tensor.to(Device::cpu());
   }
   return state;
 }
 
-void load_model_state(const std::vector<NamedTensor>& saved,
-                      const std::vector<nn::Parameter*>& params, const std::string& origin) {
-  const std::size_t common = std::min(saved.size(), params.size());
+void load_model_state(const std::vector<NamedTensor>& saved, nn::Module& model,
+                      const std::string& origin) {
+  const std::vector<NamedTensor> state = model.state_dict();
+  const std::size_t common = std::min(saved.size(), state.size());
   for (std::size_t i = 0; i < common; ++i) {
     const NamedTensor& from = saved[i];
-    const nn::Parameter& to = *params[i];
-    DDP_CHECK(from.name == to.name, origin << " is from another model: parameter " << i << " is '"
+    const NamedTensor& to = state[i];
+    DDP_CHECK(from.name == to.name, origin << " is from another model: tensor " << i << " is '"
                                            << from.name << "' there but '" << to.name
                                            << "' in this model");
-    DDP_CHECK(from.tensor.defined() && from.tensor.dtype() == to.value.dtype() &&
-                  from.tensor.shape() == to.value.shape(),
-              origin << " is from another model: parameter '" << to.name << "' is "
+    DDP_CHECK(from.tensor.defined() && from.tensor.dtype() == to.tensor.dtype() &&
+                  from.tensor.shape() == to.tensor.shape(),
+              origin << " is from another model: '" << to.name << "' is "
                      << (from.tensor.defined()
                              ? to_string(from.tensor.dtype()) + to_string(from.tensor.shape())
                              : std::string("undefined"))
-                     << " there but " << to_string(to.value.dtype()) << to_string(to.value.shape())
-                     << " in this model");
+                     << " there but " << to_string(to.tensor.dtype())
+                     << to_string(to.tensor.shape()) << " in this model");
   }
-  DDP_CHECK(saved.size() == params.size(),
-            origin << " is from another model: it has " << saved.size()
-                   << " parameters, this model " << params.size() << "; '"
-                   << (saved.size() > params.size() ? saved[common].name : params[common]->name)
-                   << (saved.size() > params.size() ? "' is not in this model"
-                                                    : "' is not in the checkpoint"));
-  for (std::size_t i = 0; i < common; ++i) params[i]->value.copy_(saved[i].tensor);
+  DDP_CHECK(saved.size() == state.size(),
+            origin << " is from another model: it has " << saved.size() << " tensors, this model "
+                   << state.size() << "; '"
+                   << (saved.size() > state.size() ? saved[common].name : state[common].name)
+                   << (saved.size() > state.size() ? "' is not in this model"
+                                                   : "' is not in the checkpoint"));
+  for (std::size_t i = 0; i < common; ++i) {
+    Tensor target = state[i].tensor;  // shares the model's storage
+    target.copy_(saved[i].tensor);
+  }
 }
 
 Tensor generator_state(const Generator& generator) {
@@ -395,9 +395,8 @@ Generator::State generator_state_from(const Tensor& tensor) {
 
 const Tensor& find_tensor(const std::vector<NamedTensor>& tensors, const std::string& name,
                           const std::string& origin) {
-  const auto found =
-      std::find_if(tensors.begin(), tensors.end(),
-                   [&](const NamedTensor& named) { return named.name == name; });
+  const auto found = std::find_if(tensors.begin(), tensors.end(),
+                                  [&](const NamedTensor& named) { return named.name == name; });
   DDP_CHECK(found != tensors.end(), origin << " has no tensor '" << name << "'");
   return found->tensor;
 }

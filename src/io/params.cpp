@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "ddp/core/error.hpp"
+#include "ddp/io/safetensors.hpp"
 
 namespace ddp::io {
 
@@ -70,6 +71,65 @@ void import_parameters(const std::vector<nn::Parameter*>& params, const std::str
     param->value.copy_(host);
   }
   DDP_CHECK_ARG(in.good(), "reading the parameters from '" << path << "' failed");
+}
+
+bool is_safetensors_path(const std::string& path) {
+  return std::filesystem::path(path).extension() == ".safetensors";
+}
+
+void export_model(nn::Module& model, const std::string& path,
+                  const std::map<std::string, std::string>& metadata) {
+  if (!is_safetensors_path(path)) return export_parameters(model.parameters(), path);
+  std::map<std::string, std::string> header = metadata;
+  header.emplace("format", "pt");
+  write_safetensors(path, model.state_dict(), header);
+}
+
+void import_model(nn::Module& model, const std::string& path) {
+  if (!is_safetensors_path(path)) return import_parameters(model.parameters(), path);
+  const SafetensorsContents file = read_safetensors(path);
+  std::map<std::string, const Tensor*> by_name;
+  for (const NamedTensor& named : file.tensors) by_name.emplace(named.name, &named.tensor);
+  const std::vector<NamedTensor> state = model.state_dict();
+  std::map<std::string, std::vector<std::string>> other_names;  // canonical -> its tied names
+  for (const auto& [alias, name] : model.tied_names()) other_names[name].push_back(alias);
+
+  // Checked whole before anything is copied, so that a refused file leaves the model as it was.
+  std::vector<const Tensor*> sources;
+  std::map<std::string, bool> used;
+  for (const NamedTensor& named : state) {
+    std::vector<std::string> names{named.name};
+    for (const std::string& alias : other_names[named.name]) names.push_back(alias);
+    const Tensor* source = nullptr;
+    for (const std::string& name : names) {
+      auto found = by_name.find(name);
+      if (found == by_name.end()) continue;
+      used[name] = true;
+      const Tensor& tensor = *found->second;
+      DDP_CHECK_ARG(
+          tensor.dtype() == named.tensor.dtype() && tensor.shape() == named.tensor.shape(),
+          path << ": tensor '" << name << "' is " << to_string(tensor.dtype())
+               << to_string(tensor.shape()) << " there but " << to_string(named.tensor.dtype())
+               << to_string(named.tensor.shape())
+               << " in this model; the file holds another architecture");
+      if (source == nullptr) source = &tensor;
+    }
+    DDP_CHECK_ARG(source != nullptr, path << ": tensor '" << named.name
+                                          << "' of this model is not in the file ("
+                                          << file.tensors.size() << " tensors, " << state.size()
+                                          << " in the model); the file holds another "
+                                             "architecture");
+    sources.push_back(source);
+  }
+  for (const NamedTensor& named : file.tensors) {
+    DDP_CHECK_ARG(used.count(named.name) != 0,
+                  path << ": tensor '" << named.name
+                       << "' is not in this model; the file holds another architecture");
+  }
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    Tensor target = state[i].tensor;
+    target.copy_(*sources[i]);
+  }
 }
 
 }  // namespace ddp::io

@@ -9,16 +9,17 @@
 namespace ddp::parallel {
 namespace {
 
-// FNV-1a over a parameter's name and shape: equal on two ranks exactly when both are.
-std::int64_t fingerprint(const nn::Parameter& param) {
+// FNV-1a over a tensor's name, dtype and shape: equal on two ranks exactly when all three are.
+std::int64_t fingerprint(const NamedTensor& named) {
   std::uint64_t hash = 14695981039346656037ull;
   auto mix = [&hash](std::uint64_t byte) {
     hash ^= byte;
     hash *= 1099511628211ull;
   };
-  for (char c : param.name) mix(static_cast<unsigned char>(c));
+  for (char c : named.name) mix(static_cast<unsigned char>(c));
   mix(0);
-  for (std::int64_t dim : param.value.shape()) {
+  mix(static_cast<std::uint64_t>(named.tensor.dtype()));
+  for (std::int64_t dim : named.tensor.shape()) {
     for (int shift = 0; shift < 64; shift += 8)
       mix((static_cast<std::uint64_t>(dim) >> shift) & 0xff);
   }
@@ -83,11 +84,11 @@ Counts times(Counts counts, std::int64_t factor) {
 
 }  // namespace
 
-void check_same_parameters(nn::Module& module, ProcessGroup& group) {
-  const std::vector<nn::Parameter*> params = module.parameters();
-  const Device device = params.empty() ? Device::cpu() : params.front()->value.device();
+void check_same_state(nn::Module& module, ProcessGroup& group) {
+  const std::vector<NamedTensor> state = module.state_dict();
+  const Device device = state.empty() ? Device::cpu() : state.front().tensor.device();
   std::vector<std::int64_t> prints;
-  for (const nn::Parameter* param : params) prints.push_back(fingerprint(*param));
+  for (const NamedTensor& named : state) prints.push_back(fingerprint(named));
   Counts counts = gather_one(group, static_cast<std::int64_t>(prints.size()), device);
   std::int64_t total = 0;
   for (std::int64_t count : counts) total += count;
@@ -113,14 +114,16 @@ void check_same_parameters(nn::Module& module, ProcessGroup& group) {
     }
     if (differing.empty()) continue;
     std::ostringstream mine;
-    if (i < static_cast<std::int64_t>(params.size())) {
-      mine << "'" << params[i]->name << "' " << to_string(params[i]->value.shape());
+    if (i < static_cast<std::int64_t>(state.size())) {
+      const Tensor& tensor = state[static_cast<std::size_t>(i)].tensor;
+      mine << "'" << state[static_cast<std::size_t>(i)].name << "' " << to_string(tensor.dtype())
+           << to_string(tensor.shape());
     } else {
-      mine << "nothing (" << params.size() << " parameters)";
+      mine << "nothing (" << state.size() << " tensors)";
     }
     const std::vector<std::string> texts = all_gather_text(group, mine.str(), device);
     std::ostringstream message;
-    message << "the ranks' models differ at parameter #" << i << ": rank 0 has " << texts[0];
+    message << "the ranks' models differ at state_dict entry #" << i << ": rank 0 has " << texts[0];
     for (int r : differing) message << ", rank " << r << " has " << texts[r];
     message << "; every rank must build the same model before DistributedDataParallel";
     DDP_THROW(Error, message.str());
@@ -128,10 +131,10 @@ void check_same_parameters(nn::Module& module, ProcessGroup& group) {
 }
 
 void replicate(nn::Module& module, ProcessGroup& group, int root) {
-  check_same_parameters(module, group);
+  check_same_state(module, group);
   std::vector<WorkPtr> works;
-  for (nn::Parameter* param : module.parameters()) {
-    works.push_back(group.broadcast_async(param->value, root));
+  for (NamedTensor& named : module.state_dict()) {
+    works.push_back(group.broadcast_async(named.tensor, root));
   }
   for (const WorkPtr& work : works) work->wait();
 }

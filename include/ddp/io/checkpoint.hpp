@@ -42,7 +42,7 @@ struct Checkpoint {
   // Free-form description, e.g. "model" = "mlp:784,128,10", "optimizer" = "sgd", "world_size" =
   // "2".
   std::map<std::string, std::string> metadata;
-  std::vector<NamedTensor> model;      // parameter values by name, in parameters() order
+  std::vector<NamedTensor> model;      // Module::state_dict(): parameters and buffers
   std::vector<NamedTensor> optimizer;  // Optimizer::state()
   std::vector<NamedTensor> extra;      // anything else, e.g. generator_state() tensors
 };
@@ -94,14 +94,13 @@ class CheckpointDirectory {
   int keep_;
 };
 
-// Copies of the parameters' values, for Checkpoint::model.
-std::vector<NamedTensor> model_state(const std::vector<nn::Parameter*>& params);
+// Host copies of the model's state_dict (parameters and buffers), for Checkpoint::model.
+std::vector<NamedTensor> model_state(nn::Module& model);
 
-// Copies saved values into the parameters. Before changing anything, refuses (ddp::Error) a
-// checkpoint of another model, naming the first parameter whose name, shape or dtype differs or
-// the one missing or extra; origin names the checkpoint in that message.
-void load_model_state(const std::vector<NamedTensor>& saved,
-                      const std::vector<nn::Parameter*>& params,
+// Copies saved values into the model's parameters and buffers. Before changing anything, refuses
+// (ddp::Error) a checkpoint of another model, naming the first tensor whose name, shape or dtype
+// differs or the one missing or extra; origin names the checkpoint in that message.
+void load_model_state(const std::vector<NamedTensor>& saved, nn::Module& model,
                       const std::string& origin = "checkpoint");
 
 // A generator's state as an int64 [4] tensor for Checkpoint::extra, and back (Error when the

@@ -12,12 +12,14 @@
 
 namespace ddp::parallel {
 
-// Checks that every rank has the same parameter names and shapes, in the same order; if not,
-// every rank throws the same Error naming the first parameter that differs and the ranks on which
-// it differs from rank 0 (instead of a hang or a garbled broadcast later).
-void check_same_parameters(nn::Module& module, ProcessGroup& group);
+// Checks that every rank has the same state_dict (parameters and buffers: names, dtypes and
+// shapes, in the same order); if not, every rank throws the same Error naming the first entry
+// that differs and the ranks on which it differs from rank 0 (instead of a hang or a garbled
+// broadcast later).
+void check_same_state(nn::Module& module, ProcessGroup& group);
 
-// check_same_parameters, then every parameter takes root's values: the replicas start equal.
+// check_same_state, then every parameter and buffer takes root's values: the replicas start
+// equal.
 void replicate(nn::Module& module, ProcessGroup& group, int root = 0);
 
 // Rows per rank when `rows` are cut as torch.chunk(x, world_size) does: 30 over 4 is 8,8,8,6;

@@ -315,7 +315,7 @@ std::optional<io::LoadedCheckpoint> Run::load_newest_parameters() {
     DDP_INFO("no checkpoint in " << o_.checkpoint_dir << " yet: starting from the beginning");
     return std::nullopt;
   }
-  io::load_model_state(loaded->checkpoint.model, params_, loaded->file.string());
+  io::load_model_state(loaded->checkpoint.model, *model_, loaded->file.string());
   return loaded;
 }
 
@@ -363,7 +363,7 @@ void Run::save_checkpoint() {
                          {"batch_size", std::to_string(o_.batch_size)},
                          {"world_size", std::to_string(runtime_.world_size())},
                          {"seed", std::to_string(o_.seed)}};
-  checkpoint.model = io::model_state(params_);
+  checkpoint.model = io::model_state(*model_);
   checkpoint.optimizer = std::move(optimizer_state);
   auto file = checkpoints_->save(checkpoint);
   DDP_DEBUG_LOG("wrote " << file.string());

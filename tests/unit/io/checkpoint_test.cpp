@@ -593,9 +593,9 @@ TEST(ModelState, LoadCopiesEveryParameter) {
   auto source = mlp(4, 1);
   auto target = mlp(4, 2);
   Checkpoint checkpoint;
-  checkpoint.model = model_state(source->parameters());
+  checkpoint.model = model_state(*source);
   const Checkpoint back = parse_checkpoint(serialize(checkpoint), "memory");
-  load_model_state(back.model, target->parameters());
+  load_model_state(back.model, *target);
   for (std::size_t i = 0; i < source->parameters().size(); ++i) {
     EXPECT_EQ(source->parameters()[i]->value.to_vector<float>(),
               target->parameters()[i]->value.to_vector<float>());
@@ -622,7 +622,7 @@ TEST(ModelState, ResumeThroughAFileContinuesExactlyAsTheUninterruptedRun) {
   }
   Checkpoint checkpoint;
   checkpoint.step = 3;
-  checkpoint.model = model_state(uninterrupted->parameters());
+  checkpoint.model = model_state(*uninterrupted);
   checkpoint.optimizer = uninterrupted_sgd.state();
   TempDir dir;
   CheckpointDirectory(dir.path(), 1).save(checkpoint);
@@ -631,7 +631,7 @@ TEST(ModelState, ResumeThroughAFileContinuesExactlyAsTheUninterruptedRun) {
   optim::Sgd resumed_sgd(resumed->parameters(), options);
   const auto loaded = CheckpointDirectory(dir.path(), 1).load_newest();
   ASSERT_TRUE(loaded.has_value());
-  load_model_state(loaded->checkpoint.model, resumed->parameters(), loaded->file.string());
+  load_model_state(loaded->checkpoint.model, *resumed, loaded->file.string());
   resumed_sgd.load_state(loaded->checkpoint.optimizer);
   for (int step = 3; step < 5; ++step) {
     set_gradients(*uninterrupted, step);
@@ -647,7 +647,7 @@ TEST(ModelState, ResumeThroughAFileContinuesExactlyAsTheUninterruptedRun) {
 
 std::string load_error(const std::vector<NamedTensor>& saved, nn::Module& model) {
   try {
-    load_model_state(saved, model.parameters(), "checkpoint-0000000040.ddpckpt");
+    load_model_state(saved, model, "checkpoint-0000000040.ddpckpt");
   } catch (const Error& error) {
     return error.what();
   }
@@ -656,12 +656,12 @@ std::string load_error(const std::vector<NamedTensor>& saved, nn::Module& model)
 
 TEST(ModelState, AnotherModelIsRefusedNamingTheFirstMismatchingParameter) {
   auto saved_model = mlp(4, 1);
-  const std::vector<NamedTensor> saved = model_state(saved_model->parameters());
+  const std::vector<NamedTensor> saved = model_state(*saved_model);
 
   auto wider = mlp(5, 2);
   const std::vector<float> before = wider->parameters()[0]->value.to_vector<float>();
   const std::string shape = load_error(saved, *wider);
-  EXPECT_NE(shape.find("checkpoint-0000000040.ddpckpt is from another model: parameter "
+  EXPECT_NE(shape.find("checkpoint-0000000040.ddpckpt is from another model: "
                        "'0.weight' is float32[4, 3] there but float32[5, 3] in this model"),
             std::string::npos)
       << shape;
@@ -671,14 +671,14 @@ TEST(ModelState, AnotherModelIsRefusedNamingTheFirstMismatchingParameter) {
   nn::Sequential shorter;
   shorter.emplace<nn::Linear>(3, 4, generator);
   const std::string count = load_error(saved, shorter);
-  EXPECT_NE(count.find("it has 4 parameters, this model 2; '1.weight' is not in this model"),
+  EXPECT_NE(count.find("it has 4 tensors, this model 2; '1.weight' is not in this model"),
             std::string::npos)
       << count;
 
   std::vector<NamedTensor> renamed = saved;
   renamed[1].name = "0.offset";
   const std::string name = load_error(renamed, *mlp(4, 2));
-  EXPECT_NE(name.find("parameter 1 is '0.offset' there but '0.bias' in this model"),
+  EXPECT_NE(name.find("tensor 1 is '0.offset' there but '0.bias' in this model"),
             std::string::npos)
       << name;
 }
