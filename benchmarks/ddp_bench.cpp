@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "cli_options.hpp"
 #include "ddp/core/error.hpp"
 #include "subcommands.hpp"
 
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
     auto found = subcommands().find(argv[1]);
     DDP_CHECK_ARG(found != subcommands().end(),
                   "unknown subcommand '" << argv[1] << "'; run ddp-bench --help for the list");
-    return found->second.first(runtime, argc - 1, argv + 1);
+    // The library's names of what the subcommands' flags set.
+    const ddp::cli::FlagNames flags{{"model", "--model"}, {"compute threads", "--threads"}};
+    return ddp::cli::for_flags(flags,
+                               [&] { return found->second.first(runtime, argc - 1, argv + 1); });
   });
 }

@@ -12,11 +12,12 @@
 #include "cli_options.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/threads.hpp"
+#include "ddp/models/registry.hpp"
 #include "ddp/nn/loss.hpp"
-#include "ddp/nn/mlp.hpp"
-#include "ddp/nn/sequential.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
+#include "library_choices.hpp"
+#include "model_inputs.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
 #include "timing.hpp"
@@ -27,13 +28,13 @@ namespace {
 namespace po = boost::program_options;
 
 struct OverlapOptions {
-  // Linear+ReLU between each pair of widths. The default's four 1024-wide layers make four
+  // Any ddp-train model. The default MLP's four 1024-wide layers make four
   // buckets of about 4 MiB at a 1 MiB cap, so backward has buckets to hide behind later layers.
   std::string model = "mlp:784,1024,1024,1024,1024,10";
   std::int64_t batch_size = 64;  // rows per rank per step
   double bucket_cap_mb = 1.0;    // smaller: more, earlier all-reduces; larger: fewer, later
   double first_bucket_cap_mb = 1.0;
-  std::string grad_compression = "none";  // none or bf16
+  parallel::GradCompression grad_compression = parallel::GradCompression::none;
   int threads = 1;  // GEMM threads per rank: one core each, the rest is left to communication
   int iters = 20;   // timed steps per mode and trial; the median counts
   int warmup = 3;   // untimed rounds of the three first
@@ -63,54 +64,48 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   po::options_description description(
       "ddp-bench overlap: DDP step with communication, without it, and its all-reduces alone");
   description.add_options()("help,h", "this help")(
-      "model", po::value(&o.model)->default_value(o.model), "mlp:IN,H1,...,OUT: its layer widths")(
+      "model", po::value(&o.model)->default_value(o.model), "any ddp-train model")(
       "batch-size", po::value(&o.batch_size)->default_value(o.batch_size), "rows per rank")(
       "bucket-cap-mb", po::value(&o.bucket_cap_mb)->default_value(o.bucket_cap_mb),
       "bucket cap, MiB")("first-bucket-cap-mb",
                          po::value(&o.first_bucket_cap_mb)->default_value(o.first_bucket_cap_mb),
                          "first bucket's cap, MiB")(
-      "grad-compression", po::value(&o.grad_compression)->default_value(o.grad_compression),
-      "none or bf16")("threads", po::value(&o.threads)->default_value(o.threads),
-                      "GEMM threads per rank")("iters", po::value(&o.iters)->default_value(o.iters),
-                                               "timed steps per mode and trial")(
+      "grad-compression",
+      cli::choice(&o.grad_compression, "grad-compression", cli::kGradCompressions), "none or bf16")(
+      "threads", po::value(&o.threads)->default_value(o.threads), "GEMM threads per rank")(
+      "iters", po::value(&o.iters)->default_value(o.iters), "timed steps per mode and trial")(
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")(
       "trials", po::value(&o.trials)->default_value(o.trials), "trials; the best counts")(
       "format", po::value(&o.format)->default_value(o.format), "table or csv");
   if (!cli::parse_options(argc, argv, description, runtime.world().get())) return 0;
   const Format format = parse_format(o.format);
-  const parallel::GradCompression compression =
-      parallel::parse_grad_compression(o.grad_compression);
   DDP_CHECK_ARG(o.batch_size >= 1, "--batch-size " << o.batch_size << " must be at least 1");
   DDP_CHECK_ARG(o.iters >= 1 && o.warmup >= 0 && o.trials >= 1,
                 "--iters and --trials must be at least 1 and --warmup not negative");
   DDP_CHECK_ARG(o.threads >= 1, "--threads " << o.threads << " must be at least 1");
   parallel::check_bucket_cap_mb(o.bucket_cap_mb, "--bucket-cap-mb");
   parallel::check_bucket_cap_mb(o.first_bucket_cap_mb, "--first-bucket-cap-mb");
-  const std::vector<std::int64_t> widths = nn::parse_mlp_widths(o.model);
   kernels::set_compute_threads(o.threads);
 
   ProcessGroup& group = *runtime.world();
   Generator generator(derive_seed(99, static_cast<std::uint64_t>(runtime.rank())));
-  std::unique_ptr<nn::Sequential> mlp = nn::make_mlp({.widths = widths, .seed = 99});
-  nn::Sequential& model = *mlp;
+  const models::Model built = models::build_model(o.model, {.seed = 99});
+  nn::Module& model = *built.module;
   parallel::DdpOptions ddp_options;
   ddp_options.bucket_cap_mb = o.bucket_cap_mb;
   ddp_options.first_bucket_cap_mb = o.first_bucket_cap_mb;
-  ddp_options.grad_compression = compression;
+  ddp_options.grad_compression = o.grad_compression;
   parallel::DistributedDataParallel ddp(model, runtime.world(), ddp_options);
   optim::Sgd optimizer(model.parameters(), {.lr = 0.01, .momentum = 0.9});
   nn::CrossEntropyLoss loss;
 
   // A pool of this rank's batches with random labels: the step's cost does not depend on them.
   constexpr std::int64_t kPoolBatches = 8;
-  Tensor inputs = Tensor::empty({kPoolBatches * o.batch_size, widths.front()});
-  for (std::int64_t i = 0; i < inputs.numel(); ++i) {
-    inputs.data<float>()[i] = generator.uniform(-1.0f, 1.0f);
-  }
+  Tensor inputs = random_inputs(built.signature, kPoolBatches * o.batch_size, generator);
   Tensor labels = Tensor::empty({kPoolBatches * o.batch_size}, DType::int64);
   for (std::int64_t i = 0; i < labels.numel(); ++i) {
-    labels.data<std::int64_t>()[i] =
-        static_cast<std::int64_t>(generator.uniform_int(static_cast<std::uint64_t>(widths.back())));
+    labels.data<std::int64_t>()[i] = static_cast<std::int64_t>(
+        generator.uniform_int(static_cast<std::uint64_t>(built.signature.classes)));
   }
   const std::int64_t global_n = o.batch_size * group.size();
   std::int64_t next = 0;
@@ -136,9 +131,9 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   // would issue them, then waited for: the communication with nothing to hide behind.
   std::vector<Tensor> wires;
   for (const parallel::Bucket& bucket : ddp.reducer().plan().buckets) {
-    wires.push_back(Tensor::zeros({bucket.numel}, compression == parallel::GradCompression::bf16
-                                                      ? DType::bfloat16
-                                                      : DType::float32));
+    wires.push_back(Tensor::zeros(
+        {bucket.numel},
+        o.grad_compression == parallel::GradCompression::bf16 ? DType::bfloat16 : DType::float32));
   }
   auto all_reduces = [&] {
     std::vector<WorkPtr> works;
@@ -157,7 +152,7 @@ int overlap(Runtime& runtime, int argc, char** argv) {
     report.add_row({trial, fixed(with, 3), fixed(without, 3), fixed(alone, 3),
                     fixed(with - without, 3), fixed(100.0 * (with - without) / alone, 1),
                     fixed(wait, 3), std::to_string(buckets), fixed(grad_mib, 2), fixed(wire_mib, 2),
-                    parallel::to_string(compression), std::to_string(group.size()),
+                    parallel::to_string(o.grad_compression), std::to_string(group.size()),
                     std::to_string(o.batch_size)});
   };
   double best_with = 1e30, best_without = 1e30, best_alone = 1e30, best_wait = 1e30;

@@ -31,11 +31,11 @@
 #include "ddp/core/error.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/threads.hpp"
+#include "ddp/models/registry.hpp"
 #include "ddp/nn/loss.hpp"
-#include "ddp/nn/mlp.hpp"
-#include "ddp/nn/sequential.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/bucket_plan.hpp"
+#include "model_inputs.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
 #include "timing.hpp"
@@ -72,21 +72,18 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
   return values;
 }
 
-// Trains the MLP on random batches in this process and records when each gradient is final.
-StepProfile measure(const std::vector<std::int64_t>& widths, std::int64_t batch_size, int iters) {
-  auto model = nn::make_mlp({.widths = widths, .seed = 1234});
+// Trains the model on random batches in this process and records when each gradient is final.
+StepProfile measure(models::Model& built, std::int64_t batch_size, int iters) {
+  nn::Module* model = built.module.get();
   model->set_input_grad_needed(false);  // as DDP's models: the input is data
   std::vector<nn::Parameter*> params = model->parameters();
   optim::Sgd optimizer(params, optim::SgdOptions{.lr = 0.01, .momentum = 0.9});
   nn::CrossEntropyLoss loss;
   Generator generator(1235);
-  Tensor inputs = Tensor::empty({batch_size, widths.front()});
-  for (std::int64_t i = 0; i < inputs.numel(); ++i) {
-    inputs.data<float>()[i] = generator.uniform(-1.0f, 1.0f);
-  }
+  Tensor inputs = random_inputs(built.signature, batch_size, generator);
   Tensor targets = Tensor::empty({batch_size}, DType::int64);
   for (std::int64_t i = 0; i < batch_size; ++i) {
-    targets.data<std::int64_t>()[i] = i % widths.back();
+    targets.data<std::int64_t>()[i] = i % built.signature.classes;
   }
   Clock::time_point start;
   std::vector<double> ready(params.size());
@@ -260,7 +257,7 @@ int project(Runtime& runtime, int argc, char** argv) {
   const std::vector<std::int64_t> rank_counts = parse_int_list(ranks_text, "--ranks");
 
   std::vector<std::int64_t> numels;
-  std::vector<std::int64_t> widths;
+  models::Model built;
   std::string model_name;
   if (!uniform_text.empty()) {
     const std::vector<std::int64_t> uniform = parse_int_list(uniform_text, "--uniform");
@@ -271,10 +268,9 @@ int project(Runtime& runtime, int argc, char** argv) {
     numels.assign(static_cast<std::size_t>(uniform[1]), uniform[0] / uniform[1]);
     model_name = "uniform " + uniform_text;
   } else {
-    widths = nn::parse_mlp_widths(model_text);
-    for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
-      numels.push_back(widths[i] * widths[i + 1]);  // weight, then bias, as parameters() has them
-      numels.push_back(widths[i + 1]);
+    built = models::build_model(model_text, {.seed = 1234});
+    for (const nn::Parameter* param : built.module->parameters()) {
+      numels.push_back(param->value.numel());
     }
     model_name = model_text;
   }
@@ -283,7 +279,7 @@ int project(Runtime& runtime, int argc, char** argv) {
     profile = assumed(numels, compute_ms, backward_share);
   } else {
     kernels::set_compute_threads(threads);
-    profile = measure(widths, batch_size, iters);
+    profile = measure(built, batch_size, iters);
   }
   const parallel::BucketPlan plan = parallel::plan_buckets(
       numels, bytes_per_element,

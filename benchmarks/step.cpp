@@ -1,4 +1,4 @@
-// ddp-bench step: one process trains an MLP and sets the step's time beside the time of that
+// ddp-bench step: one process trains a model and sets the step's time beside the time of that
 // step's GEMMs alone (the same calls, recorded from the step, same library and threads), which is
 // the floor a CPU step can reach: the ratio says what everything else costs, and update_ms how
 // much of that is the optimizer step.
@@ -15,13 +15,11 @@
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/gemm.hpp"
 #include "ddp/kernels/threads.hpp"
-#include "ddp/nn/activation.hpp"
-#include "ddp/nn/linear.hpp"
+#include "ddp/models/registry.hpp"
 #include "ddp/nn/loss.hpp"
-#include "ddp/nn/mlp.hpp"
-#include "ddp/nn/sequential.hpp"
 #include "ddp/optim/adamw.hpp"
 #include "ddp/optim/sgd.hpp"
+#include "model_inputs.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
 #include "timing.hpp"
@@ -67,11 +65,12 @@ int step(Runtime& runtime, int argc, char** argv) {
   int warmup = 5;
   std::string optimizer_name = "sgd";
   std::string format_name = "table";
-  po::options_description options("ddp-bench step: an MLP training step against its GEMMs alone");
+  po::options_description options(
+      "ddp-bench step: a model's training step against its GEMMs alone");
   options.add_options()("help,h", "this help")(
       "batch-size", po::value(&batch_size)->default_value(batch_size), "rows per step")(
       "model", po::value(&model_text)->default_value(model_text),
-      "layer widths: Linear+ReLU between each pair, no ReLU after the last")(
+      "any ddp-train model, e.g. mlp:784,1024,1024,10")(
       "threads", po::value(&threads)->default_value(threads), "GEMM threads of this process")(
       "iters", po::value(&iters)->default_value(iters), "timed steps (the medians are reported)")(
       "warmup", po::value(&warmup)->default_value(warmup), "untimed steps first")(
@@ -85,12 +84,13 @@ int step(Runtime& runtime, int argc, char** argv) {
   DDP_CHECK_ARG(warmup >= 0, "--warmup " << warmup << " must be at least 0");
   DDP_CHECK_ARG(optimizer_name == "sgd" || optimizer_name == "adamw",
                 "--optimizer '" << optimizer_name << "' is not known; use sgd or adamw");
-  const std::vector<std::int64_t> widths = nn::parse_mlp_widths(model_text);
   kernels::set_compute_threads(threads);
 
-  std::unique_ptr<nn::Sequential> mlp =
-      nn::make_mlp({.widths = widths, .seed = derive_seed(1234, runtime.rank())});
-  nn::Sequential& model = *mlp;
+  const models::Model built =
+      models::build_model(model_text, {.seed = derive_seed(1234, runtime.rank())});
+  nn::Module& model = *built.module;
+  const std::int64_t features = numel(built.signature.sample_shape);
+  const std::int64_t classes = built.signature.classes;
   Generator generator(derive_seed(1235, runtime.rank()));
   nn::CrossEntropyLoss loss;
   std::unique_ptr<optim::Optimizer> optimizer;
@@ -104,14 +104,15 @@ int step(Runtime& runtime, int argc, char** argv) {
   // memorised within the run (one repeated batch would drive the gradients into denormals, which
   // are slow and not what training looks like).
   constexpr std::int64_t kPoolBatches = 16;
-  Tensor inputs = filled({kPoolBatches * batch_size, widths.front()}, generator);
-  Tensor teacher = filled({widths.back(), widths.front()}, generator);
-  Tensor scores = Tensor::empty({kPoolBatches * batch_size, widths.back()});
-  kernels::gemm(inputs, kernels::Transpose::no, teacher, kernels::Transpose::yes, scores);
+  Tensor inputs = random_inputs(built.signature, kPoolBatches * batch_size, generator, 0.1f);
+  Tensor teacher = filled({classes, features}, generator);
+  Tensor scores = Tensor::empty({kPoolBatches * batch_size, classes});
+  kernels::gemm(inputs.reshape({kPoolBatches * batch_size, features}), kernels::Transpose::no,
+                teacher, kernels::Transpose::yes, scores);
   Tensor targets = Tensor::empty({kPoolBatches * batch_size}, DType::int64);
   for (std::int64_t row = 0; row < scores.size(0); ++row) {
-    const float* s = scores.data<float>() + row * widths.back();
-    targets.data<std::int64_t>()[row] = std::max_element(s, s + widths.back()) - s;
+    const float* s = scores.data<float>() + row * classes;
+    targets.data<std::int64_t>()[row] = std::max_element(s, s + classes) - s;
   }
 
   auto batch_rows = [&](std::int64_t batch) {
@@ -167,7 +168,7 @@ int step(Runtime& runtime, int argc, char** argv) {
   }
   const float last_loss = first_batch_loss();
   DDP_CHECK(std::isfinite(last_loss) && last_loss < first_loss,
-            "the MLP did not learn: the first batch's loss went from "
+            "the model did not learn: the first batch's loss went from "
                 << first_loss << " to " << last_loss << " over " << iters + warmup + 1 << " steps");
 
   double flops = 0.0;

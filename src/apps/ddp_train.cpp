@@ -1,4 +1,6 @@
-// ddp-train: data-parallel training of an MLP under mpirun; `ddp-train --help` lists the options.
+// ddp-train: data-parallel training of any registered model family under mpirun; `ddp-train --help`
+// lists the options.
+#include "cli_options.hpp"
 #include "ddp/comm/runtime.hpp"
 #include "train/stop_signal.hpp"
 #include "train/train_options.hpp"
@@ -20,7 +22,11 @@ void install_before_libraries(int, char**, char**) {
 int main(int argc, char** argv) {
   return ddp::run_program(argc, argv, [&](ddp::Runtime& runtime) {
     auto options = ddp::train::parse_train_options(argc, argv, *runtime.world());
-    if (options) ddp::train::train(runtime, *options);
+    if (!options) return 0;
+    // The library's names of what these flags set.
+    const ddp::cli::FlagNames flags{
+        {"model", "--model"}, {"backend", "--backend"}, {"compute threads", "--threads"}};
+    ddp::cli::for_flags(flags, [&] { ddp::train::train(runtime, *options); });
     return 0;
   });
 }

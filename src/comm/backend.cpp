@@ -17,7 +17,7 @@ enum Verdict : std::int32_t { kError = 0, kMpi = 1, kNccl = 2 };
 // Why this rank cannot use NCCL, and what to do instead; empty when it can.
 struct Refusal {
   std::string why;
-  std::string instead = "use --backend mpi or auto";
+  std::string instead = "use the mpi or auto backend";
 };
 
 std::optional<Refusal> why_not_nccl(const BackendContext& c) {
@@ -29,8 +29,8 @@ std::optional<Refusal> why_not_nccl(const BackendContext& c) {
     std::ostringstream why, instead;
     why << "the " << c.local_size << " ranks on this host share its " << c.cuda_devices
         << " GPU(s), and NCCL needs a GPU of its own for each rank";
-    instead << "use --backend mpi (it stages GPU tensors through host memory) or start at most "
-            << c.cuda_devices << " rank(s) per host";
+    instead << "use the mpi backend (it stages GPU tensors through host memory) or start at "
+            << "most " << c.cuda_devices << " rank(s) per host";
     return Refusal{why.str(), instead.str()};
   }
   return std::nullopt;
@@ -38,14 +38,24 @@ std::optional<Refusal> why_not_nccl(const BackendContext& c) {
 
 }  // namespace
 
-std::string choose_backend(const std::string& requested, const BackendContext& context) {
-  DDP_CHECK_ARG(requested == "auto" || requested == "nccl" || requested == "mpi",
-                "--backend '" << requested << "': expected auto, nccl or mpi");
-  if (requested == "mpi") return "mpi";
+std::string to_string(Backend backend) {
+  switch (backend) {
+    case Backend::automatic:
+      return "auto";
+    case Backend::mpi:
+      return "mpi";
+    case Backend::nccl:
+      return "nccl";
+  }
+  return "?";
+}
+
+Backend choose_backend(Backend requested, const BackendContext& context) {
+  if (requested == Backend::mpi) return Backend::mpi;
   std::optional<Refusal> refusal = why_not_nccl(context);
-  if (requested == "auto") return refusal ? "mpi" : "nccl";
-  DDP_CHECK_ARG(!refusal, "--backend nccl: " << refusal->why << "; " << refusal->instead);
-  return "nccl";
+  if (requested == Backend::automatic) return refusal ? Backend::mpi : Backend::nccl;
+  DDP_CHECK_OPTION(!refusal, "backend", "nccl", refusal->why << "; " << refusal->instead);
+  return Backend::nccl;
 }
 
 BackendContext backend_context(const Runtime& runtime, const Device& device) {
@@ -55,25 +65,25 @@ BackendContext backend_context(const Runtime& runtime, const Device& device) {
           .nccl_built = kernels::cuda_built()};
 }
 
-std::shared_ptr<ProcessGroup> make_process_group(Runtime& runtime, const std::string& requested,
+std::shared_ptr<ProcessGroup> make_process_group(Runtime& runtime, Backend requested,
                                                  const Device& device) {
   ProcessGroup& world = *runtime.world();
-  std::string choice;
-  std::string error;
+  Backend choice = Backend::mpi;
+  std::optional<InvalidOption> error;
   try {
     choice = choose_backend(requested, backend_context(runtime, device));
-  } catch (const InvalidArgument& refused) {
-    error = refused.what();
+  } catch (const InvalidOption& refused) {
+    error = refused;
   }
   // Every rank must take part in the same group, so the ranks agree before any of them builds one.
-  std::int32_t mine = !error.empty() ? kError : choice == "nccl" ? kNccl : kMpi;
+  std::int32_t mine = error ? kError : choice == Backend::nccl ? kNccl : kMpi;
   Tensor verdict = Tensor::from_vector(std::vector<std::int32_t>{mine}, {1});
   world.all_reduce(verdict, ReduceOp::min);
   std::int32_t agreed = verdict.data<std::int32_t>()[0];
   if (agreed == kError) {
-    if (!error.empty()) throw InvalidArgument(error);
-    DDP_THROW(InvalidArgument, "--backend " << requested << ": another rank cannot use it (its "
-                                            << "message says why); use --backend mpi");
+    if (error) throw *error;
+    DDP_CHECK_OPTION(false, "backend", to_string(requested),
+                     "another rank cannot use it (its message says why); use the mpi backend");
   }
   if (agreed == kMpi) return runtime.world();
   return comm::make_nccl_process_group(world, device.index, "world/nccl");

@@ -7,8 +7,8 @@ namespace ddp::comm {
 
 std::shared_ptr<ProcessGroup> make_nccl_process_group(ProcessGroup&, int device, std::string) {
   DDP_THROW(Error, "an NCCL process group on cuda:"
-                       << device << ": this build of ddp has no CUDA or NCCL support; use the MPI "
-                       << "backend (--backend mpi)");
+                       << device << ": this build of ddp has no CUDA or NCCL support; use the mpi "
+                       << "backend");
 }
 
 }  // namespace ddp::comm

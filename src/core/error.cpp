@@ -7,6 +7,13 @@ namespace ddp {
 Error::Error(std::string message, std::string where)
     : std::runtime_error(std::move(message)), where_(std::move(where)) {}
 
+InvalidOption::InvalidOption(std::string option, std::string value, std::string reason,
+                             std::string where)
+    : InvalidArgument(option + " '" + value + "': " + reason, std::move(where)),
+      option_(std::move(option)),
+      value_(std::move(value)),
+      reason_(std::move(reason)) {}
+
 namespace detail {
 
 std::string source_location(const char* file, int line) {

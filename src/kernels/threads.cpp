@@ -12,8 +12,7 @@
 namespace ddp::kernels {
 
 void set_compute_threads(int threads) {
-  DDP_CHECK_ARG(threads >= 1,
-                "compute threads must be at least 1, got " << threads << "; pass --threads N");
+  DDP_CHECK_OPTION(threads >= 1, "compute threads", std::to_string(threads), "must be at least 1");
   openblas_set_num_threads(threads);
 }
 

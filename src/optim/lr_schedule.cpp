@@ -8,13 +8,6 @@
 
 namespace ddp::optim {
 
-ScheduleKind parse_schedule_kind(const std::string& name) {
-  if (name == "constant") return ScheduleKind::constant;
-  if (name == "step") return ScheduleKind::step;
-  if (name == "cosine") return ScheduleKind::cosine;
-  DDP_THROW(InvalidArgument, "unknown lr schedule '" << name << "'; use constant, step or cosine");
-}
-
 LrSchedule::LrSchedule(const LrScheduleOptions& options) : options_(options) {
   DDP_CHECK_ARG(options.base_lr >= 0.0, "base lr " << options.base_lr << " must be >= 0");
   DDP_CHECK_ARG(options.warmup_steps >= 0,

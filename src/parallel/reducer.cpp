@@ -7,12 +7,6 @@
 
 namespace ddp::parallel {
 
-GradCompression parse_grad_compression(const std::string& name) {
-  if (name == "none") return GradCompression::none;
-  if (name == "bf16") return GradCompression::bf16;
-  DDP_THROW(InvalidArgument, "--grad-compression '" << name << "' is not known; use none or bf16");
-}
-
 std::string to_string(GradCompression compression) {
   return compression == GradCompression::bf16 ? "bf16" : "none";
 }

@@ -179,9 +179,10 @@ void ShardedOptimizer::load_state(const std::vector<NamedTensor>& state) {
     ++block.parameters;
     if (!per_element) {
       DDP_CHECK(same_bytes(block.tensor, entry.tensor),
-                "optimizer state '" << entry.name << "' differs from that of the other parameters "
-                                    << "of its bucket, which a sharded optimizer keeps once: "
-                                       "resume without sharding (--shard-optimizer off)");
+                "optimizer state '"
+                    << entry.name << "' differs from that of the other parameters "
+                    << "of its bucket, which a sharded optimizer keeps once: "
+                       "resume without sharding (DdpOptions::sharded_optimizer off)");
       continue;
     }
     auto at = std::find_if(plan.buckets[b].entries.begin(), plan.buckets[b].entries.end(),
@@ -199,8 +200,8 @@ void ShardedOptimizer::load_state(const std::vector<NamedTensor>& state) {
     DDP_CHECK(block.parameters == plan.buckets[key.second].entries.size(),
               "the optimizer state has '" << key.first << "' for only some parameters of bucket "
                                           << key.second << ", which a sharded optimizer keeps "
-                                          << "whole: resume without sharding (--shard-optimizer "
-                                             "off)");
+                                          << "whole: resume without sharding "
+                                             "(DdpOptions::sharded_optimizer off)");
     blocks.push_back({key.first + "/" + blocks_[key.second].name, std::move(block.tensor)});
   }
   inner_->load_state(blocks);

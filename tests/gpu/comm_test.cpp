@@ -240,7 +240,7 @@ TEST_F(GpuCollectives, NcclWhereEveryRankHasAGpu) {
                  << " GPU(s): NCCL needs one per rank";
   }
   Device device = Device::cuda(kernels::cuda_device_for_local_rank(runtime.local_rank()));
-  std::shared_ptr<ProcessGroup> nccl = make_process_group(runtime, "nccl", device);
+  std::shared_ptr<ProcessGroup> nccl = make_process_group(runtime, Backend::nccl, device);
   ASSERT_EQ(nccl->backend(), "nccl");
   every_collective({nccl, device});
   // A split into one group per rank parity reduces over its own ranks only.
@@ -249,14 +249,14 @@ TEST_F(GpuCollectives, NcclWhereEveryRankHasAGpu) {
   Tensor one = Tensor::from_vector(std::vector<float>{1.0f}, {1}).to(device);
   half->all_reduce_async(one, ReduceOp::sum)->synchronize();
   EXPECT_EQ(one.to_vector<float>()[0], static_cast<float>(half->size()));
-  EXPECT_EQ(make_process_group(runtime, "auto", device)->backend(), "nccl");
+  EXPECT_EQ(make_process_group(runtime, Backend::automatic, device)->backend(), "nccl");
 }
 
 TEST_F(GpuCollectives, NcclRefusesHostTensors) {
   Runtime& runtime = *testing_env::runtime;
   if (runtime.local_size() > kernels::cuda_device_count()) GTEST_SKIP() << "GPUs shared";
   Device device = Device::cuda(kernels::cuda_device_for_local_rank(runtime.local_rank()));
-  std::shared_ptr<ProcessGroup> nccl = make_process_group(runtime, "nccl", device);
+  std::shared_ptr<ProcessGroup> nccl = make_process_group(runtime, Backend::nccl, device);
   Tensor host = Tensor::zeros({4});
   EXPECT_THROW(nccl->all_reduce(host), Error);
 }

@@ -4,11 +4,11 @@
 #include <vector>
 
 #include "compare.hpp"
+#include "ddp/models/mlp.hpp"
 #include "ddp/nn/activation.hpp"
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/loss.hpp"
-#include "ddp/nn/mlp.hpp"
 #include "ddp/nn/to_device.hpp"
 #include "ddp/optim/adamw.hpp"
 #include "ddp/optim/clip.hpp"
@@ -31,8 +31,8 @@ struct TrainedRun {
   std::vector<float> losses;
 };
 
-nn::MlpOptions mlp_options() {
-  nn::MlpOptions options;
+models::MlpOptions mlp_options() {
+  models::MlpOptions options;
   options.widths = {20, 64, 48, 5};
   options.activation = kernels::Activation::gelu;
   options.dropout = 0.1f;  // masks drawn on the host: the same on both devices
@@ -44,7 +44,7 @@ nn::MlpOptions mlp_options() {
 // Three steps of the MLP on device: cross-entropy and SGD with momentum, or MSE, clipping and
 // AdamW, from the same data every time.
 TrainedRun train(const Device& device, bool cross_entropy) {
-  TrainedRun run{nn::make_mlp(mlp_options()), {}};
+  TrainedRun run{models::make_mlp(mlp_options()), {}};
   run.model->to(device);
   std::unique_ptr<optim::Optimizer> optimizer;
   if (cross_entropy) {
@@ -103,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(Losses, CudaTraining, ::testing::Bool(),
                          });
 
 TEST_F(GpuTest, OptimizerStateGoesToTheHostAndBackToTheParameters) {
-  auto model = nn::make_mlp(mlp_options());
+  auto model = models::make_mlp(mlp_options());
   model->to(kGpu);
   optim::Adamw adamw(model->parameters(), {});
   for (nn::Parameter* param : model->parameters()) {
@@ -181,7 +181,7 @@ TEST_F(GpuTest, PartOfTheModelOnTheCpuAndPartOnTheGpuTrainsAsOnTheCpu) {
 }
 
 TEST_F(GpuTest, ALayerGivenAnInputOnAnotherDeviceNamesBoth) {
-  auto model = nn::make_mlp(mlp_options());
+  auto model = models::make_mlp(mlp_options());
   model->to(kGpu);
   expect_error_naming_both_devices([&] { model->forward(Tensor::zeros({2, 20})); });
 }

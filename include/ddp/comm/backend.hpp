@@ -1,5 +1,5 @@
-// Which backend carries a job's collectives (the rule behind --backend auto|nccl|mpi), and the
-// process group of all ranks it makes. The one way programs get the group their tensors use.
+// Which backend carries a job's collectives (auto, nccl or mpi), and the process group of all
+// ranks it makes. The one way programs get the group their tensors use.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,11 @@ namespace ddp {
 
 class Runtime;
 
+enum class Backend { automatic, mpi, nccl };
+
+// "auto", "mpi" or "nccl".
+std::string to_string(Backend backend);
+
 // What the rule looks at, as one rank sees its host.
 struct BackendContext {
   Device device;            // where this rank's tensors (parameters, gradients) live
@@ -20,15 +25,14 @@ struct BackendContext {
   bool nccl_built = false;  // this build has CUDA and NCCL (kernels::cuda_built)
 };
 
-// "nccl" or "mpi", for requested:
-//   "auto": nccl for tensors on a GPU when the build has NCCL and the host has a GPU per rank
-//           (local_size <= cuda_devices), else mpi (which stages GPU tensors through pinned host
-//           memory, so ranks may share a GPU);
-//   "nccl": nccl, or InvalidArgument saying why not (no NCCL in the build, tensors on the CPU,
-//           ranks sharing GPUs) and what to do instead;
-//   "mpi":  mpi.
-// Anything else is InvalidArgument.
-std::string choose_backend(const std::string& requested, const BackendContext& context);
+// nccl or mpi, for requested:
+//   automatic: nccl for tensors on a GPU when the build has NCCL and the host has a GPU per rank
+//              (local_size <= cuda_devices), else mpi (which stages GPU tensors through pinned
+//              host memory, so ranks may share a GPU);
+//   nccl: nccl, or an InvalidOption ("backend") saying why not (no NCCL in the build, tensors
+//         on the CPU, ranks sharing GPUs) and what to do instead;
+//   mpi: mpi.
+Backend choose_backend(Backend requested, const BackendContext& context);
 
 // The context of this rank: runtime's local size, this process's GPUs, this build.
 BackendContext backend_context(const Runtime& runtime, const Device& device);
@@ -39,7 +43,7 @@ BackendContext backend_context(const Runtime& runtime, const Device& device);
 // under auto, one host whose ranks share GPUs puts the whole job on MPI; under nccl, every rank
 // throws when any rank cannot use NCCL. "mpi" gives runtime.world() itself; "nccl" a new NCCL group
 // named "world/nccl" whose Work::wait orders the GPU's compute stream instead of blocking the host.
-std::shared_ptr<ProcessGroup> make_process_group(Runtime& runtime, const std::string& requested,
+std::shared_ptr<ProcessGroup> make_process_group(Runtime& runtime, Backend requested,
                                                  const Device& device);
 
 }  // namespace ddp

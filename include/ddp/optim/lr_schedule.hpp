@@ -9,9 +9,6 @@ namespace ddp::optim {
 
 enum class ScheduleKind { constant, step, cosine };
 
-// "constant", "step" or "cosine"; anything else is an InvalidArgument.
-ScheduleKind parse_schedule_kind(const std::string& name);
-
 struct LrScheduleOptions {
   ScheduleKind kind = ScheduleKind::constant;  // the shape after warmup
   double base_lr = 0.1;                        // the lr reached at the end of warmup

@@ -20,8 +20,7 @@ namespace ddp::parallel {
 // sends nothing, so its gradients stay float32 either way.
 enum class GradCompression { none, bf16 };
 
-// "none" or "bf16"; anything else is an InvalidArgument naming --grad-compression.
-GradCompression parse_grad_compression(const std::string& name);
+// "none" or "bf16".
 std::string to_string(GradCompression compression);
 
 struct ReducerOptions {

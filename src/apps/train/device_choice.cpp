@@ -7,11 +7,11 @@
 
 namespace ddp::train {
 
-Device choose_device(const std::string& requested, const Runtime& runtime) {
-  if (requested == "cpu") return Device::cpu();
+Device choose_device(DeviceRequest requested, const Runtime& runtime) {
+  if (requested == DeviceRequest::cpu) return Device::cpu();
   if (kernels::cuda_device_count() == 0) {
     const std::string why = kernels::cuda_unavailable_reason();
-    DDP_CHECK_ARG(requested != "cuda",
+    DDP_CHECK_ARG(requested != DeviceRequest::cuda,
                   "--device cuda: no usable CUDA device: " << why << "; use --device cpu or auto");
     DDP_INFO("--device auto: no usable CUDA device (" << why << "); training on the CPU");
     return Device::cpu();

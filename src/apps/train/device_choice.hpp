@@ -6,13 +6,14 @@
 
 #include "ddp/comm/runtime.hpp"
 #include "ddp/core/device.hpp"
+#include "train_options.hpp"
 
 namespace ddp::train {
 
 // auto: this rank's GPU when a driver and a device exist, else the CPU after one notice (from
 // rank 0) that gives the reason; cuda without a usable GPU: an InvalidArgument with the reason,
 // in seconds. A GPU chosen becomes the calling thread's current device.
-Device choose_device(const std::string& requested, const Runtime& runtime);
+Device choose_device(DeviceRequest requested, const Runtime& runtime);
 
 // "the CPU, 2 compute threads per rank", or "cuda:0 (NVIDIA H100 80GB HBM3 (sm_90, 79 GiB))":
 // for the line a run starts with.

@@ -1,38 +1,24 @@
 #include "train_options.hpp"
 
 #include <cmath>
-#include <initializer_list>
+#include <vector>
 
 #include "cli_options.hpp"
 #include "ddp/core/error.hpp"
-#include "ddp/nn/mlp.hpp"
+#include "ddp/models/registry.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
+#include "library_choices.hpp"
 
 namespace ddp::train {
 namespace {
 
 namespace po = boost::program_options;
+using cli::Choice;
 
-void check_one_of(const std::string& option, const std::string& value,
-                  std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* name : allowed) {
-    if (value == name) return;
-    list += (list.empty() ? "" : ", ") + std::string(name);
-  }
-  DDP_THROW(InvalidArgument, "--" << option << " '" << value << "' is not one of " << list);
-}
+const std::vector<Choice<OptimizerKind>> kOptimizers{{"sgd", OptimizerKind::sgd},
+                                                     {"adamw", OptimizerKind::adamw}};
 
 void check_options(const TrainOptions& o) {
-  nn::parse_activation(o.activation);
-  check_one_of("optimizer", o.optimizer, {"sgd", "adamw"});
-  check_one_of("lr-schedule", o.lr_schedule, {"constant", "step", "cosine"});
-  check_one_of("backend", o.backend, {"auto", "mpi", "nccl"});
-  check_one_of("device", o.device, {"auto", "cpu", "cuda"});
-  check_one_of("grad-compression", o.grad_compression, {"none", "bf16"});
-  check_one_of("shard-optimizer", o.shard_optimizer, {"auto", "on", "off"});
-  check_one_of("progress", o.progress, {"auto", "bar", "lines"});
-  check_one_of("nan-policy", o.nan_policy, {"skip", "stop"});
   DDP_CHECK_ARG(o.max_nan_steps >= 1, "--max-nan-steps must be at least 1");
   DDP_CHECK_ARG(o.dropout >= 0 && o.dropout < 1, "--dropout " << o.dropout << " must be in [0, 1)");
   DDP_CHECK_ARG(o.val_fraction >= 0 && o.val_fraction < 1,
@@ -57,16 +43,27 @@ void check_options(const TrainOptions& o) {
   DDP_CHECK_ARG(!o.resume || !o.checkpoint_dir.empty(), "--resume needs --checkpoint-dir");
   DDP_CHECK_ARG(o.checkpoint_every == 0 || !o.checkpoint_dir.empty(),
                 "--checkpoint-every needs --checkpoint-dir");
+  DDP_CHECK_ARG(!o.evaluate || !o.init_params.empty() || o.resume,
+                "--evaluate needs parameters to evaluate: --init-params FILE or --resume");
 }
 
 }  // namespace
+
+std::string to_string(OptimizerKind kind) {
+  return cli::choice_name(kind, kOptimizers);
+}
 
 std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGroup& ranks) {
   TrainOptions o;
   po::options_description model("Model");
   auto add = model.add_options();
-  add("model", cli::value_with_default(&o.model), "mlp:IN,H1,...,OUT");
-  add("activation", cli::value_with_default(&o.activation), "relu, gelu or tanh");
+  std::string families;
+  for (const std::string& usage : models::family_usages()) {
+    families += (families.empty() ? "" : "; ") + usage;
+  }
+  add("model", cli::value_with_default(&o.model), families.c_str());
+  add("activation", cli::choice(&o.activation, "activation", cli::kActivations),
+      "relu, gelu or tanh");
   add("dropout", cli::value_with_default(&o.dropout), "after each hidden activation");
 
   po::options_description data("Data");
@@ -81,40 +78,56 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
       "stop after this many steps (0: no limit)");
   add("seed", cli::value_with_default(&o.seed), "seed of data, weights and shuffle");
   add("no-shuffle", po::bool_switch(&o.no_shuffle), "visit samples in dataset order");
+  add("evaluate", po::bool_switch(&o.evaluate),
+      "validate the --init-params or resumed parameters, train nothing");
 
   po::options_description optimisation("Optimisation");
   add = optimisation.add_options();
-  add("optimizer", cli::value_with_default(&o.optimizer), "sgd or adamw");
+  add("optimizer", cli::choice(&o.optimizer, "optimizer", kOptimizers), "sgd or adamw");
   add("lr", cli::value_with_default(&o.lr), "learning rate");
   add("momentum", cli::value_with_default(&o.momentum), "sgd momentum");
   add("weight-decay", cli::value_with_default(&o.weight_decay), "weight decay");
-  add("lr-schedule", cli::value_with_default(&o.lr_schedule), "constant, step or cosine");
+  add("lr-schedule", cli::choice(&o.lr_schedule, "lr-schedule", cli::kSchedules),
+      "constant, step or cosine");
   add("warmup-steps", cli::value_with_default(&o.warmup_steps), "linear warmup steps");
   add("lr-reference-batch", cli::value_with_default(&o.lr_reference_batch),
       "scale lr by batch-size / this (0: off)");
   add("grad-clip", cli::value_with_default(&o.grad_clip), "max global gradient norm (0: off)");
-  add("nan-policy", cli::value_with_default(&o.nan_policy),
+  add("nan-policy",
+      cli::choice(&o.nan_policy, "nan-policy",
+                  {{"skip", NanPolicy::skip}, {"stop", NanPolicy::stop}}),
       "non-finite gradients: skip the step or stop");
   add("max-nan-steps", cli::value_with_default(&o.max_nan_steps),
       "skip: stop after this many in a row");
 
   po::options_description parallel("Parallelism and devices");
   add = parallel.add_options();
-  add("backend", cli::value_with_default(&o.backend), "auto, mpi or nccl");
-  add("device", cli::value_with_default(&o.device), "auto, cpu or cuda");
+  add("backend", cli::choice(&o.backend, "backend", cli::kBackends), "auto, mpi or nccl");
+  add("device",
+      cli::choice(&o.device, "device",
+                  {{"auto", DeviceRequest::automatic},
+                   {"cpu", DeviceRequest::cpu},
+                   {"cuda", DeviceRequest::cuda}}),
+      "auto, cpu or cuda");
   add("tf32", po::bool_switch(&o.tf32), "GPU GEMMs in TF32 (10-bit mantissa inputs)");
   add("threads", cli::value_with_default(&o.threads),
       "compute threads per rank (0: cores / local ranks)");
   add("bucket-mb", cli::value_with_default(&o.bucket_mb), "gradient bucket cap");
-  add("grad-compression", cli::value_with_default(&o.grad_compression), "none or bf16");
-  add("shard-optimizer", cli::value_with_default(&o.shard_optimizer),
+  add("grad-compression",
+      cli::choice(&o.grad_compression, "grad-compression", cli::kGradCompressions), "none or bf16");
+  add("shard-optimizer",
+      cli::choice(&o.shard_optimizer, "shard-optimizer",
+                  {{"auto", ShardOptimizer::automatic},
+                   {"on", ShardOptimizer::on},
+                   {"off", ShardOptimizer::off}}),
       "auto, on or off: each rank updates 1/N of the parameters (CPU)");
 
   po::options_description output("Parameters, checkpoints and output");
   add = output.add_options();
   add("init-params", po::value(&o.init_params),
-      "read raw float32 parameters (nn.Sequential order)");
-  add("export-params", po::value(&o.export_params), "write the trained parameters");
+      "read parameters: FILE.safetensors (state_dict names) or raw float32");
+  add("export-params", po::value(&o.export_params),
+      "write the trained parameters: FILE.safetensors or raw float32");
   add("checkpoint-dir", po::value(&o.checkpoint_dir), "folder for checkpoints");
   add("checkpoint-every", cli::value_with_default(&o.checkpoint_every),
       "steps between checkpoints (0: at the end)");
@@ -122,7 +135,12 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
   add("resume", po::bool_switch(&o.resume), "continue from the newest valid checkpoint");
   add("metrics-out", po::value(&o.metrics_out), "JSON lines of progress and a summary");
   add("log-every", cli::value_with_default(&o.log_every), "steps between progress updates");
-  add("progress", cli::value_with_default(&o.progress), "auto, bar or lines");
+  add("progress",
+      cli::choice(&o.progress, "progress",
+                  {{"auto", ProgressMode::automatic},
+                   {"bar", ProgressMode::bar},
+                   {"lines", ProgressMode::lines}}),
+      "auto, bar or lines");
 
   po::options_description general("General");
   add = general.add_options();

@@ -1,19 +1,39 @@
-// The options of ddp-train: what a run trains, on what data, how, and where it writes.
+// The options of ddp-train: what a run trains, on what data, how, and where it writes. Choices
+// are parsed into enums here; the rest of the program sees no option text but --model's and the
+// data specs, which the model registry and the data builder read.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "ddp/comm/backend.hpp"
 #include "ddp/comm/process_group.hpp"
+#include "ddp/kernels/activation.hpp"
+#include "ddp/optim/lr_schedule.hpp"
+#include "ddp/parallel/reducer.hpp"
 
 namespace ddp::train {
 
+enum class OptimizerKind { sgd, adamw };
+enum class DeviceRequest { automatic, cpu, cuda };
+// automatic: on for CPU runs of several ranks with a model of at least 256 Ki parameters.
+enum class ShardOptimizer { automatic, on, off };
+// A step whose all-reduced gradients are not finite: skip it with a warning, or end the run.
+// Every rank sees the same gradients, so every rank reaches the same verdict.
+enum class NanPolicy { skip, stop };
+// bar (redrawn in place), lines (a few plain lines, for logs) or automatic: bar on a terminal
+// (under mpirun every rank's output looks like one: DDP_OUTPUT_IS_A_TERMINAL=0 says it is not).
+enum class ProgressMode { automatic, bar, lines };
+
+// "sgd" or "adamw", as the option names it (checkpoints record it).
+std::string to_string(OptimizerKind kind);
+
 struct TrainOptions {
   // Model
-  std::string model = "mlp:32,128,10";  // mlp:IN,H1,...,OUT
-  std::string activation = "relu";      // between the Linear layers: relu, gelu or tanh
-  double dropout = 0.0;                 // after each hidden activation; 0 adds no Dropout layer
+  std::string model = "mlp:32,128,10";  // a spec of any registered family (models::build_model)
+  kernels::Activation activation = kernels::Activation::relu;  // between the Linear layers
+  double dropout = 0.0;  // after each hidden activation; 0 adds no Dropout layer
 
   // Data
   std::string data = "synthetic";  // synthetic[:N], csv:PATH or idx:IMAGES,LABELS
@@ -24,45 +44,41 @@ struct TrainOptions {
   std::int64_t max_steps = 0;  // stop after this many optimizer steps in all; 0: no limit
   std::uint64_t seed = 0;      // data, split, shuffle, initial weights, dropout
   bool no_shuffle = false;
+  bool evaluate = false;  // validate the initial (or resumed) parameters, train nothing
 
   // Optimisation
-  std::string optimizer = "sgd";  // sgd or adamw
+  OptimizerKind optimizer = OptimizerKind::sgd;
   double lr = 0.1;
-  double momentum = 0.9;                 // sgd
-  double weight_decay = 0.0;             // sgd: L2 in the gradient; adamw: decoupled
-  std::string lr_schedule = "constant";  // constant, step or cosine
+  double momentum = 0.9;      // sgd
+  double weight_decay = 0.0;  // sgd: L2 in the gradient; adamw: decoupled
+  optim::ScheduleKind lr_schedule = optim::ScheduleKind::constant;
   std::int64_t warmup_steps = 0;
   std::int64_t lr_reference_batch = 0;  // >0: lr scaled by batch-size / this (linear scaling rule)
   double grad_clip = 0.0;               // >0: clip the global gradient norm to this
-  // A step whose all-reduced gradients are not finite: skip it with a warning (skip) or end the
-  // run (stop). Every rank sees the same gradients, so every rank reaches the same verdict.
-  std::string nan_policy = "skip";
+  NanPolicy nan_policy = NanPolicy::skip;
   std::int64_t max_nan_steps = 10;  // skip: end the run after this many such steps in a row
 
   // Parallelism and devices
-  std::string backend = "auto";           // auto, mpi or nccl
-  std::string device = "auto";            // auto, cpu or cuda
-  bool tf32 = false;                      // GPU GEMMs in TF32 (inputs to 10 mantissa bits)
-  int threads = 0;                        // compute threads per rank; 0: cores / ranks on this host
-  double bucket_mb = 25.0;                // DDP bucket cap
-  std::string grad_compression = "none";  // none or bf16
+  Backend backend = Backend::automatic;
+  DeviceRequest device = DeviceRequest::automatic;
+  bool tf32 = false;        // GPU GEMMs in TF32 (inputs to 10 mantissa bits)
+  int threads = 0;          // compute threads per rank; 0: cores / ranks on this host
+  double bucket_mb = 25.0;  // DDP bucket cap
+  parallel::GradCompression grad_compression = parallel::GradCompression::none;
   // ZeRO stage 1: each rank keeps optimizer state for, and updates, 1/N of the parameters, then
-  // all-gathers them (the same parameters, bit for bit). auto: on for CPU runs of several ranks
-  // with a model of at least 256 Ki parameters.
-  std::string shard_optimizer = "auto";  // auto, on or off
+  // all-gathers them (the same parameters, bit for bit).
+  ShardOptimizer shard_optimizer = ShardOptimizer::automatic;
 
   // Parameters, checkpoints and output
-  std::string init_params;    // raw float32 in nn.Sequential order, read before training
-  std::string export_params;  // written by rank 0 after training
+  std::string init_params;    // FILE.safetensors (by name) or raw float32, read before training
+  std::string export_params;  // written by rank 0 after training, in the same two formats
   std::string checkpoint_dir;
   std::int64_t checkpoint_every = 0;  // steps between checkpoints; 0: only at the end
   int keep_checkpoints = 3;
   bool resume = false;          // continue from the newest valid checkpoint in --checkpoint-dir
   std::string metrics_out;      // JSON lines: progress, epochs and a final summary
   std::int64_t log_every = 20;  // steps between progress updates (each costs one small all-reduce)
-  // bar (redrawn in place), lines (a few plain lines, for logs) or auto: bar on a terminal (under
-  // mpirun every rank's output looks like one: DDP_OUTPUT_IS_A_TERMINAL=0 says it is not).
-  std::string progress = "auto";
+  ProgressMode progress = ProgressMode::automatic;
 };
 
 // Parses the command line, the DDP_* environment (DDP_BATCH_SIZE=256) and an INI --config file,

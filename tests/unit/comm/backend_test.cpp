@@ -15,7 +15,7 @@ BackendContext gpu_host(int local_size, int cuda_devices) {
           .nccl_built = true};
 }
 
-std::string refusal(const std::string& requested, const BackendContext& context) {
+std::string refusal(Backend requested, const BackendContext& context) {
   try {
     choose_backend(requested, context);
   } catch (const InvalidArgument& error) {
@@ -25,49 +25,45 @@ std::string refusal(const std::string& requested, const BackendContext& context)
 }
 
 TEST(ChooseBackend, AutoTakesNcclWhenEveryRankHasItsOwnGpu) {
-  EXPECT_EQ(choose_backend("auto", gpu_host(1, 1)), "nccl");
-  EXPECT_EQ(choose_backend("auto", gpu_host(4, 8)), "nccl");
-  EXPECT_EQ(choose_backend("auto", gpu_host(8, 8)), "nccl");
+  EXPECT_EQ(choose_backend(Backend::automatic, gpu_host(1, 1)), Backend::nccl);
+  EXPECT_EQ(choose_backend(Backend::automatic, gpu_host(4, 8)), Backend::nccl);
+  EXPECT_EQ(choose_backend(Backend::automatic, gpu_host(8, 8)), Backend::nccl);
 }
 
 TEST(ChooseBackend, AutoTakesMpiForSharedGpusCpuTensorsOrNoNccl) {
-  EXPECT_EQ(choose_backend("auto", gpu_host(2, 1)), "mpi");
+  EXPECT_EQ(choose_backend(Backend::automatic, gpu_host(2, 1)), Backend::mpi);
   BackendContext cpu = gpu_host(1, 1);
   cpu.device = Device::cpu();
-  EXPECT_EQ(choose_backend("auto", cpu), "mpi");
+  EXPECT_EQ(choose_backend(Backend::automatic, cpu), Backend::mpi);
   BackendContext unbuilt = gpu_host(1, 1);
   unbuilt.nccl_built = false;
-  EXPECT_EQ(choose_backend("auto", unbuilt), "mpi");
+  EXPECT_EQ(choose_backend(Backend::automatic, unbuilt), Backend::mpi);
 }
 
 TEST(ChooseBackend, MpiIsAlwaysMpi) {
-  EXPECT_EQ(choose_backend("mpi", gpu_host(1, 1)), "mpi");
-  EXPECT_EQ(choose_backend("mpi", gpu_host(3, 1)), "mpi");
+  EXPECT_EQ(choose_backend(Backend::mpi, gpu_host(1, 1)), Backend::mpi);
+  EXPECT_EQ(choose_backend(Backend::mpi, gpu_host(3, 1)), Backend::mpi);
 }
 
 TEST(ChooseBackend, NcclWhereItCannotRunSaysWhyAndWhatToDo) {
-  EXPECT_EQ(choose_backend("nccl", gpu_host(2, 2)), "nccl");
+  EXPECT_EQ(choose_backend(Backend::nccl, gpu_host(2, 2)), Backend::nccl);
 
   BackendContext unbuilt = gpu_host(1, 1);
   unbuilt.nccl_built = false;
-  EXPECT_EQ(refusal("nccl", unbuilt),
-            "--backend nccl: this build of ddp has no CUDA or NCCL support; use --backend mpi or "
-            "auto");
+  EXPECT_EQ(refusal(Backend::nccl, unbuilt),
+            "backend 'nccl': this build of ddp has no CUDA or NCCL support; use the mpi or auto "
+            "backend");
 
   BackendContext cpu = gpu_host(1, 1);
   cpu.device = Device::cpu();
-  EXPECT_EQ(refusal("nccl", cpu),
-            "--backend nccl: NCCL all-reduces GPU tensors, and this rank's tensors are on the CPU; "
-            "use --backend mpi or auto");
+  EXPECT_EQ(refusal(Backend::nccl, cpu),
+            "backend 'nccl': NCCL all-reduces GPU tensors, and this rank's tensors are on the CPU; "
+            "use the mpi or auto backend");
 
-  EXPECT_EQ(refusal("nccl", gpu_host(4, 2)),
-            "--backend nccl: the 4 ranks on this host share its 2 GPU(s), and NCCL needs a GPU of "
-            "its own for each rank; use --backend mpi (it stages GPU tensors through host memory) "
-            "or start at most 2 rank(s) per host");
-}
-
-TEST(ChooseBackend, UnknownNameIsAnError) {
-  EXPECT_EQ(refusal("gloo", gpu_host(1, 1)), "--backend 'gloo': expected auto, nccl or mpi");
+  EXPECT_EQ(refusal(Backend::nccl, gpu_host(4, 2)),
+            "backend 'nccl': the 4 ranks on this host share its 2 GPU(s), and NCCL needs a GPU of "
+            "its own for each rank; use the mpi backend (it stages GPU tensors through host "
+            "memory) or start at most 2 rank(s) per host");
 }
 
 // This build and machine as they are: on a CPU-only machine (or a build without CUDA) nccl is
@@ -78,8 +74,8 @@ TEST(ChooseBackend, ThisMachine) {
                       .cuda_devices = kernels::cuda_device_count(),
                       .nccl_built = kernels::cuda_built()};
   if (here.nccl_built && here.cuda_devices > 0) GTEST_SKIP() << "this machine has a GPU";
-  EXPECT_EQ(choose_backend("auto", here), "mpi");
-  EXPECT_NE(refusal("nccl", here), "");
+  EXPECT_EQ(choose_backend(Backend::automatic, here), Backend::mpi);
+  EXPECT_NE(refusal(Backend::nccl, here), "");
 }
 
 }  // namespace

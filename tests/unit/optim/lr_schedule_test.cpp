@@ -42,11 +42,9 @@ TEST(LrSchedule, CosineFallsFromBaseToMinAndStays) {
                InvalidArgument);
 }
 
-TEST(LrSchedule, LinearScalingRuleAndParsing) {
+TEST(LrSchedule, LinearScalingRule) {
   EXPECT_DOUBLE_EQ(linear_scaled_lr(0.1, 1024, 256), 0.4);
   EXPECT_THROW(linear_scaled_lr(0.1, 0, 256), InvalidArgument);
-  EXPECT_EQ(parse_schedule_kind("cosine"), ScheduleKind::cosine);
-  EXPECT_THROW(parse_schedule_kind("linear"), InvalidArgument);
 }
 
 }  // namespace

@@ -1,15 +1,15 @@
-// The multi-layer perceptron the programs and benchmarks train, from a spec like "mlp:784,128,10".
+// The multi-layer perceptron family, "mlp:784,128,10": Linear layers with an activation (and
+// optionally dropout) between them, as the nn.Sequential PyTorch builds for the same layers.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "ddp/kernels/activation.hpp"
 #include "ddp/nn/sequential.hpp"
 
-namespace ddp::nn {
+namespace ddp::models {
 
 struct MlpOptions {
   // Layer widths, input first, output last: {784, 128, 10} is Linear(784,128), act, Linear(128,10).
@@ -24,13 +24,8 @@ struct MlpOptions {
   std::uint64_t dropout_seed = 0;
 };
 
-// "mlp:784,128,10" -> {784, 128, 10}; an InvalidArgument naming --model when malformed.
-std::vector<std::int64_t> parse_mlp_widths(const std::string& spec);
-// "relu", "gelu" or "tanh"; anything else is an InvalidArgument naming --activation.
-kernels::Activation parse_activation(const std::string& name);
-
 // The nn.Sequential PyTorch builds for the same layers, so parameters export 1:1. The input is
 // data: its gradient is not computed, which saves the first layer's largest GEMM.
-std::unique_ptr<Sequential> make_mlp(const MlpOptions& options);
+std::unique_ptr<nn::Sequential> make_mlp(const MlpOptions& options);
 
-}  // namespace ddp::nn
+}  // namespace ddp::models
