@@ -1,6 +1,8 @@
 // Argument checks shared by the CPU and CUDA kernels (private to src/kernels).
 #pragma once
 
+#include <cstdint>
+
 #include "ddp/core/error.hpp"
 #include "ddp/core/tensor.hpp"
 
@@ -30,6 +32,18 @@ inline void check_same_numel(const Tensor& a, const Tensor& b, const char* op) {
   DDP_CHECK(a.numel() == b.numel(), op << ": tensors of shapes " << ddp::to_string(a.shape())
                                        << " and " << ddp::to_string(b.shape())
                                        << " differ in size");
+}
+
+// An Error unless out and in occupy disjoint bytes: a copy between layouts would read elements it
+// has already overwritten.
+inline void check_disjoint(const Tensor& in, const Tensor& out, const char* op) {
+  if (!in.shares_storage_with(out) || in.nbytes() == 0 || out.nbytes() == 0) return;
+  const auto in_begin = reinterpret_cast<std::uintptr_t>(in.data_ptr());
+  const auto out_begin = reinterpret_cast<std::uintptr_t>(out.data_ptr());
+  DDP_CHECK(in_begin + in.nbytes() <= out_begin || out_begin + out.nbytes() <= in_begin,
+            op << ": the output of shape " << ddp::to_string(out.shape())
+               << " overlaps the input of shape " << ddp::to_string(in.shape())
+               << " in memory; write into a tensor of its own");
 }
 
 }  // namespace ddp::kernels::detail

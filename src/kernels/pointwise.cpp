@@ -12,6 +12,17 @@ void scale_(Tensor& x, float alpha) {
   for (std::int64_t i = 0; i < n; ++i) data[i] *= alpha;
 }
 
+void add(const Tensor& a, const Tensor& b, Tensor& out) {
+  detail::check_same_numel(a, b, "add");
+  detail::check_same_numel(a, out, "add");
+  if (out.device().is_cuda()) return cuda::add(a, b, out);
+  const float* x = detail::cpu_floats(a, "add");
+  const float* y = detail::cpu_floats(b, "add");
+  float* z = detail::cpu_floats(out, "add");
+  const std::int64_t n = out.numel();
+  for (std::int64_t i = 0; i < n; ++i) z[i] = x[i] + y[i];
+}
+
 void add_scaled_(Tensor& y, float alpha, const Tensor& x) {
   detail::check_same_numel(x, y, "add_scaled_");
   if (y.device().is_cuda()) return cuda::add_scaled_(y, alpha, x);

@@ -48,6 +48,17 @@ inline void expect_equal(const Tensor& gpu, const Tensor& cpu) {
   EXPECT_EQ(gpu.to_vector<float>(), cpu.to_vector<float>());
 }
 
+// The same bytes on both devices, for a tensor of any dtype.
+inline void expect_same_bits(const Tensor& gpu, const Tensor& cpu) {
+  ASSERT_EQ(gpu.shape(), cpu.shape());
+  ASSERT_EQ(gpu.dtype(), cpu.dtype());
+  const Tensor got = gpu.to(Device::cpu());
+  const auto* got_bytes = static_cast<const unsigned char*>(got.data_ptr());
+  const auto* want_bytes = static_cast<const unsigned char*>(cpu.data_ptr());
+  EXPECT_EQ(std::vector<unsigned char>(got_bytes, got_bytes + got.nbytes()),
+            std::vector<unsigned char>(want_bytes, want_bytes + cpu.nbytes()));
+}
+
 inline double max_abs(const Tensor& t) {
   double m = 0.0;
   for (float v : t.to_vector<float>()) m = std::max(m, std::abs(static_cast<double>(v)));

@@ -1,4 +1,4 @@
-// Elementwise arithmetic on float32 tensors: scaling, scaled adds, products, dropout masks.
+// Elementwise arithmetic on float32 tensors: scaling, sums, scaled adds, products, dropout masks.
 #pragma once
 
 #include "ddp/core/random.hpp"
@@ -8,6 +8,9 @@ namespace ddp::kernels {
 
 // x *= alpha.
 void scale_(Tensor& x, float alpha);
+
+// out = a + b elementwise (a residual connection); equal element counts, out may be a or b.
+void add(const Tensor& a, const Tensor& b, Tensor& out);
 
 // y += alpha * x.
 void add_scaled_(Tensor& y, float alpha, const Tensor& x);

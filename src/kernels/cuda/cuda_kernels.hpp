@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "../shape_plan.hpp"
 #include "ddp/kernels/activation.hpp"
 #include "ddp/kernels/gemm.hpp"
 #include "ddp/kernels/optimizer_update.hpp"
@@ -45,6 +46,7 @@ void squared_error_backward(const Tensor& prediction, const Tensor& target, floa
                             Tensor& grad);
 
 void scale_(Tensor& x, float alpha);
+void add(const Tensor& a, const Tensor& b, Tensor& out);
 void add_scaled_(Tensor& y, float alpha, const Tensor& x);
 void multiply(const Tensor& a, const Tensor& b, Tensor& out);
 
@@ -53,6 +55,13 @@ double squared_norm(const Tensor& x);
 
 void to_bfloat16(const Tensor& src, Tensor& dst);
 void from_bfloat16(const Tensor& src, Tensor& dst);
+
+// y = x permuted as plan says (x and y checked; y has at least one element).
+void permute(const Tensor& x, const detail::PermutePlan& plan, Tensor& y);
+// rows rows of row_bytes bytes (all > 0) from src to dst in device's memory, consecutive rows
+// src_pitch and dst_pitch bytes apart: one part of a concat or a split.
+void copy_rows(const Device& device, void* dst, std::int64_t dst_pitch, const void* src,
+               std::int64_t src_pitch, std::int64_t row_bytes, std::int64_t rows);
 
 void gather_rows(const Tensor& table, const Tensor& indices, Tensor& out);
 void scatter_add_rows(const Tensor& grad_out, const Tensor& indices, Tensor& grad_table);

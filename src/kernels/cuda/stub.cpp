@@ -156,6 +156,10 @@ void scale_(Tensor& x, float) {
   not_built("scale_", x);
 }
 
+void add(const Tensor&, const Tensor&, Tensor& out) {
+  not_built("add", out);
+}
+
 void add_scaled_(Tensor& y, float, const Tensor&) {
   not_built("add_scaled_", y);
 }
@@ -178,6 +182,15 @@ void to_bfloat16(const Tensor&, Tensor& dst) {
 
 void from_bfloat16(const Tensor&, Tensor& dst) {
   not_built("from_bfloat16", dst);
+}
+
+void permute(const Tensor&, const detail::PermutePlan&, Tensor& y) {
+  not_built("permute", y);
+}
+
+void copy_rows(const Device& device, void*, std::int64_t, const void*, std::int64_t, std::int64_t,
+               std::int64_t) {
+  DDP_THROW(Error, "concat or split on " << to_string(device) << ": " << kNotBuilt);
 }
 
 void gather_rows(const Tensor&, const Tensor&, Tensor& out) {
