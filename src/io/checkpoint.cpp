@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "crc32c.hpp"
+#include "shown_name.hpp"
 
 namespace ddp::io {
 namespace {
@@ -87,8 +88,7 @@ class Writer {
   std::vector<std::uint8_t> bytes_;
 };
 
-void write_tensors(Writer& writer, Section section,
-                   const std::vector<NamedTensor>& tensors) {
+void write_tensors(Writer& writer, Section section, const std::vector<NamedTensor>& tensors) {
   for (const NamedTensor& named : tensors) {
     const Tensor& tensor = named.tensor;
     DDP_CHECK(tensor.defined(), "cannot checkpoint tensor '" << named.name << "': it is undefined");
@@ -104,22 +104,6 @@ void write_tensors(Writer& writer, Section section,
     for (std::int64_t extent : tensor.shape()) writer.scalar(extent);
     writer.raw(tensor.data_ptr(), tensor.nbytes());
   }
-}
-
-// A name read from a file, quoted for a one-line message: control bytes escaped, long names cut.
-std::string shown_name(const std::string& name) {
-  constexpr std::size_t shown_bytes = 80;
-  std::string text = "'";
-  for (std::size_t i = 0; i < name.size() && i < shown_bytes; ++i) {
-    const auto byte = static_cast<unsigned char>(name[i]);
-    if (byte < 0x20 || byte == 0x7F) {
-      constexpr char hex[] = "0123456789abcdef";
-      text += {'\\', 'x', hex[byte >> 4], hex[byte & 0xF]};
-    } else {
-      text += name[i];
-    }
-  }
-  return text + (name.size() > shown_bytes ? "'..." : "'");
 }
 
 // "<origin>: <message>" as a CheckpointError.
@@ -318,10 +302,9 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
       case RecordKind::tensor: {
         Section section = Section::model;
         NamedTensor named = read_tensor(reader, std::move(name), section);
-        std::vector<NamedTensor>& into = section == Section::model ? checkpoint.model
-                                                : section == Section::optimizer
-                                                    ? checkpoint.optimizer
-                                                    : checkpoint.extra;
+        std::vector<NamedTensor>& into = section == Section::model       ? checkpoint.model
+                                         : section == Section::optimizer ? checkpoint.optimizer
+                                                                         : checkpoint.extra;
         into.push_back(std::move(named));
         break;
       }
@@ -395,9 +378,8 @@ Generator::State generator_state_from(const Tensor& tensor) {
 
 const Tensor& find_tensor(const std::vector<NamedTensor>& tensors, const std::string& name,
                           const std::string& origin) {
-  const auto found =
-      std::find_if(tensors.begin(), tensors.end(),
-                   [&](const NamedTensor& named) { return named.name == name; });
+  const auto found = std::find_if(tensors.begin(), tensors.end(),
+                                  [&](const NamedTensor& named) { return named.name == name; });
   DDP_CHECK(found != tensors.end(), origin << " has no tensor '" << name << "'");
   return found->tensor;
 }
