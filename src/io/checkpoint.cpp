@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "crc32c.hpp"
+#include "shown_name.hpp"
 
 namespace ddp::io {
 namespace {
@@ -103,22 +104,6 @@ void write_tensors(Writer& writer, Section section, const std::vector<NamedTenso
     for (std::int64_t extent : tensor.shape()) writer.scalar(extent);
     writer.raw(tensor.data_ptr(), tensor.nbytes());
   }
-}
-
-// A name read from a file, quoted for a one-line message: control bytes escaped, long names cut.
-std::string shown_name(const std::string& name) {
-  constexpr std::size_t shown_bytes = 80;
-  std::string text = "'";
-  for (std::size_t i = 0; i < name.size() && i < shown_bytes; ++i) {
-    const auto byte = static_cast<unsigned char>(name[i]);
-    if (byte < 0x20 || byte == 0x7F) {
-      constexpr char hex[] = "0123456789abcdef";
-      text += {'\\', 'x', hex[byte >> 4], hex[byte & 0xF]};
-    } else {
-      text += name[i];
-    }
-  }
-  return text + (name.size() > shown_bytes ? "'..." : "'");
 }
 
 // "<origin>: <message>" as a CheckpointError.

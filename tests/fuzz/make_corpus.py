@@ -4,6 +4,7 @@
 Usage: tests/fuzz/make_corpus.py [CORPUS_DIR]   (default: tests/fuzz/corpus beside this script)
 The files are committed; run this again only when a format or a harness's framing changes.
 """
+import json
 import pathlib
 import struct
 import sys
@@ -34,6 +35,22 @@ def checkpoint(integers, metadata, tensors) -> bytes:
         body += b"".join(struct.pack("<q", extent) for extent in shape) + data
     head = b"DDPCKPT\x00" + struct.pack("<IQ", 1, len(body)) + body
     return head + struct.pack("<I", crc32c(head))
+
+
+def safetensors(tensors, metadata=None, header_text=None) -> bytes:
+    """The safetensors format of include/ddp/io/safetensors.hpp: tensors are (name, dtype, shape,
+    data) packed in order; header_text, when given, is the header as it is (unpadded)."""
+    header, offset = {}, 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for key, dtype, shape, data in tensors:
+        header[key] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    if header_text is None:
+        header_text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
+        header_text += " " * (-len(header_text.encode()) % 8)
+    raw = header_text.encode()
+    return struct.pack("<Q", len(raw)) + raw + b"".join(data for _, _, _, data in tensors)
 
 
 def floats(*values) -> bytes:
@@ -68,6 +85,23 @@ def main() -> None:
         "config/train": b"# a run\nbatch-size = 32\nepochs=2\nkeep = 5\nlr = 0.05\n"
                         b"model = mlp:5,64,2\nresume = true\ntag = a\ntag = b\n",
         "config/empty_values": b"\n; comment\nmodel =\nlr = 1e-3\n",
+        "safetensors/empty": safetensors([]),
+        "safetensors/linear": safetensors(
+            [("0.weight", "F32", [2, 3], floats(*range(6))), ("0.bias", "F32", [2], floats(1, -1))],
+            {"format": "pt"}),
+        "safetensors/all_dtypes": safetensors(
+            [("f64", "F64", [2], struct.pack("<2d", 0.5, -2)),
+             ("i32", "I32", [2, 2], struct.pack("<4i", 1, 2, 3, -4)),
+             ("step", "I64", [], struct.pack("<q", 7)),
+             ("bf16", "BF16", [3], b"\x80\x3f\x00\x40\x40\x40"),
+             ("f16", "F16", [1], b"\x00\x3c"),
+             ("empty", "F32", [0, 3], b"")]),
+        # Escaped names, whitespace, and a header that lists the tensors out of their data's order.
+        "safetensors/escapes": safetensors(
+            [("a", "F32", [1], floats(1)), ("b", "I32", [1], struct.pack("<i", 2))],
+            header_text='{ "b\\"\\\\\\u00e9\\ud83d\\ude00" : {"dtype": "I32", "shape": [1], '
+                        '"data_offsets": [4, 8]},\n\t"a": {"dtype": "F32", "shape": [1], '
+                        '"data_offsets": [0, 4]}, "__metadata__": {"k\\n": "v\\t"} }\n'),
     }
     for relative, data in seeds.items():
         path = out / relative

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses of the hostile-file readers (checkpoint, CSV, IDX, config file)
-# with clang, AddressSanitizer and UndefinedBehaviorSanitizer, replays every input that ever failed
-# (tests/fuzz/regressions/<reader>/), then fuzzes each reader for SECONDS from its seed corpus
-# (tests/fuzz/corpus/<reader>/). A crash, leak, timeout or undefined behaviour fails the run and
-# leaves the input in the build folder's artifacts/: fix the reader, then add the input to
-# regressions/<reader>/.
+# Builds the libFuzzer harnesses of the hostile-file readers (checkpoint, CSV, IDX, config file,
+# safetensors) with clang, AddressSanitizer and UndefinedBehaviorSanitizer, replays every input
+# that ever failed (tests/fuzz/regressions/<reader>/), then fuzzes each reader for SECONDS from its
+# seed corpus (tests/fuzz/corpus/<reader>/). A crash, leak, timeout or undefined behaviour fails
+# the run and leaves the input in the build folder's artifacts/: fix the reader, then add the input
+# to regressions/<reader>/.
 # Usage: tests/fuzz/run_fuzzers.sh [SECONDS]        (default 60 per reader; ctest runs 10)
-# Environment: DDP_FUZZ_BUILD_DIR (default <repo>/build-fuzz), DDP_FUZZ_READERS (default all four).
+# Environment: DDP_FUZZ_BUILD_DIR (default <repo>/build-fuzz), DDP_FUZZ_READERS (default all five).
 set -euo pipefail
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${DDP_FUZZ_BUILD_DIR:-$root/build-fuzz}
-readers=(${DDP_FUZZ_READERS:-checkpoint csv idx config})
+readers=(${DDP_FUZZ_READERS:-checkpoint csv idx config safetensors})
 
 if ! command -v clang++ >/dev/null 2>&1; then
   echo "run_fuzzers.sh: clang++ not found; install clang and libclang-rt-dev (launch/setup.sh)" >&2

@@ -33,14 +33,19 @@ struct SafetensorsContents {
 };
 
 // The whole file's bytes for tensors (on any device: GPU tensors are copied to the host) under
-// their names, in the order given, with metadata as "__metadata__" (omitted when empty). Names
-// must be unique and non-empty, and "__metadata__" is not a tensor name: an Error otherwise.
+// their names, in the order given, with metadata as "__metadata__" (first; omitted when empty).
+// The header is compact JSON as the reference writes it, padded with spaces. Names must be unique
+// and non-empty, and "__metadata__" is not a tensor name: a SafetensorsError otherwise, as for
+// names or metadata that are not UTF-8 and undefined tensors.
 std::vector<std::uint8_t> serialize_safetensors(
-    const std::vector<NamedTensor>& tensors, const std::map<std::string, std::string>& metadata = {});
+    const std::vector<NamedTensor>& tensors,
+    const std::map<std::string, std::string>& metadata = {});
 
 // Parses a whole file's bytes; origin (the file's path) starts every error message. Checks the
-// header length against the bytes, the JSON, every entry's dtype, shape and offsets, and that
-// the offsets tile the data exactly, before allocating anything: hostile bytes give a
+// header length against the bytes (and the reference's limit of 100,000,000), the JSON (strict:
+// UTF-8, no duplicate keys, no fields beyond dtype, shape and data_offsets, numbers that are
+// non-negative integers), every entry's dtype, shape and offsets, and that the offsets tile the
+// data exactly to the end of the file, before allocating any tensor: hostile bytes give a
 // SafetensorsError, never a crash. The fuzzing entry.
 SafetensorsContents parse_safetensors(std::span<const std::uint8_t> bytes,
                                       const std::string& origin);
