@@ -3,15 +3,6 @@
 #include "ddp/kernels/pointwise.hpp"
 
 namespace ddp::nn {
-namespace {
-
-// TEMPORARY until kernels::add lands.
-void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  out.copy_(a);
-  kernels::add_scaled_(out, 1.0f, b);
-}
-
-}  // namespace
 
 Residual::Residual(std::unique_ptr<Module> branch, std::unique_ptr<Module> shortcut)
     : branch_(std::move(branch)), shortcut_(std::move(shortcut)) {
@@ -35,7 +26,7 @@ Tensor Residual::forward_impl(const Tensor& input) {
                                           << "; give a shortcut that maps the input to the "
                                              "branch's shape");
   Tensor output = frames_[call_index()].output.get(branch.shape(), branch.device());
-  add(branch, shortcut, output);
+  kernels::add(branch, shortcut, output);
   return output;
 }
 
@@ -45,7 +36,7 @@ Tensor Residual::backward_impl(const Tensor& grad_output) {
   if (!input_grad_needed()) return {};
   Tensor grad_input =
       frames_[call_index()].grad_input.get(through_branch.shape(), through_branch.device());
-  add(through_branch, through_shortcut, grad_input);
+  kernels::add(through_branch, through_shortcut, grad_input);
   return grad_input;
 }
 
