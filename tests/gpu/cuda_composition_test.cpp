@@ -1,0 +1,98 @@
+// Composed modules on cuda:0 against the CPU: a residual network with a projection shortcut and a
+// Flatten, a model whose output layer is tied to its embedding and runs one layer twice, and
+// buffers, which Module::to moves with the parameters.
+#include <memory>
+
+#include "compare.hpp"
+#include "ddp/nn/activation.hpp"
+#include "ddp/nn/embedding.hpp"
+#include "ddp/nn/flatten.hpp"
+#include "ddp/nn/linear.hpp"
+#include "ddp/nn/residual.hpp"
+#include "ddp/nn/sequential.hpp"
+#include "gpu_test.hpp"
+
+namespace ddp {
+namespace {
+
+using gpu_test::kGpu;
+
+std::unique_ptr<nn::Sequential> residual_network() {
+  Generator generator(31);
+  auto model = std::make_unique<nn::Sequential>();
+  model->emplace<nn::Flatten>();
+  auto branch = std::make_unique<nn::Sequential>();
+  branch->emplace<nn::Linear>(12, 16, generator);
+  branch->emplace<nn::Tanh>();
+  model->emplace<nn::Residual>(std::move(branch),
+                               std::make_unique<nn::Linear>(12, 16, generator, false));
+  model->emplace<nn::Residual>(std::make_unique<nn::Linear>(16, 16, generator));
+  model->emplace<nn::Linear>(16, 3, generator);
+  return model;
+}
+
+// Forward and backward of model on both devices from the same input and output gradient: the
+// outputs, input gradients and parameter gradients agree to fp32 rounding.
+void expect_same_step(nn::Module& cpu, nn::Module& gpu, const Tensor& x, const Shape& out_shape) {
+  gpu.to(kGpu);
+  const Tensor dy = gpu_test::random_tensor(out_shape, 77);
+  cpu.zero_grad();
+  gpu.zero_grad();
+  gpu_test::expect_close(gpu.forward(x.to(kGpu)), cpu.forward(x), 1e-5, 1e-6);
+  const Tensor dx_gpu = gpu.backward(dy.to(kGpu));
+  const Tensor dx_cpu = cpu.backward(dy);
+  if (dx_cpu.defined()) gpu_test::expect_close(dx_gpu, dx_cpu, 1e-5, 1e-6);
+  const auto p = cpu.parameters(), q = gpu.parameters();
+  ASSERT_EQ(p.size(), q.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    SCOPED_TRACE(p[i]->name);
+    gpu_test::expect_close(q[i]->grad, p[i]->grad, 1e-5, 1e-6);
+  }
+}
+
+TEST_F(GpuTest, ResidualNetworkWithAProjectionEqualsTheCpu) {
+  auto cpu = residual_network();
+  auto gpu = residual_network();
+  expect_same_step(*cpu, *gpu, gpu_test::random_tensor({5, 3, 4}, 9), {5, 3});
+}
+
+// tokens -> embedding -> the same Linear twice -> an output layer tied to the embedding.
+class TiedTwice : public nn::Module {
+ public:
+  TiedTwice()
+      : generator_(41),
+        wte_(9, 6, generator_),
+        mix_(6, 6, generator_),
+        head_(6, 9, generator_, false) {
+    register_module("wte", wte_);
+    register_module("mix", mix_);
+    register_module("head", head_);
+    head_.tie_parameter("weight", wte_, "weight");
+    register_buffer("count", Tensor::zeros({}, DType::int64));
+  }
+
+ protected:
+  Tensor forward_impl(const Tensor& x) override {
+    return head_.forward(mix_.forward(tanh_.forward(mix_.forward(wte_.forward(x)))));
+  }
+  Tensor backward_impl(const Tensor& dy) override {
+    return wte_.backward(mix_.backward(tanh_.backward(mix_.backward(head_.backward(dy)))));
+  }
+
+ private:
+  Generator generator_;
+  nn::Embedding wte_;
+  nn::Linear mix_;
+  nn::Tanh tanh_;
+  nn::Linear head_;
+};
+
+TEST_F(GpuTest, TiedAndTwiceUsedWeightsEqualTheCpuAndBuffersMove) {
+  TiedTwice cpu, gpu;
+  const Tensor tokens = Tensor::from_vector<std::int64_t>({3, 8, 3, 0, 5, 1}, {2, 3});
+  expect_same_step(cpu, gpu, tokens, {2, 3, 9});
+  EXPECT_EQ(gpu.buffers()[0]->value.device(), kGpu);
+}
+
+}  // namespace
+}  // namespace ddp
