@@ -36,7 +36,7 @@ else
   echo "$output" | grep -q -- "--device auto" && fail "--device auto printed a notice with a GPU"
 fi
 [ "$(echo "$output" | grep -c "error:")" -eq 0 ] || fail "errors in a run that should train"
-run 2 "error: --backend nccl: " --backend nccl --device cpu
+run 2 "error: --backend 'nccl': " --backend nccl --device cpu
 run 0 "2 ranks on the CPU" --device cpu --max-steps 3 --epochs 1
 echo "$output" | grep -q -- "--device auto" && fail "--device cpu printed the auto notice"
 echo "PASSED"
