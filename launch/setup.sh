@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ddp needs from Debian's apt, only what is missing; does nothing when all is present.
-# Usage: launch/setup.sh [--with-slurm] [--with-plots]
+# --with-pytorch adds Debian's PyTorch and numpy for the tests that take PyTorch as their oracle
+# (tests/pytorch, run by launch/test.sh): they are never a dependency of the library.
+# Usage: launch/setup.sh [--with-slurm] [--with-plots] [--with-pytorch]
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config openmpi-bin libopenmpi-dev libboost-program-options-dev
@@ -9,7 +11,9 @@ for arg in "$@"; do
   case "$arg" in
     --with-slurm) packages+=(slurm-wlm) ;;
     --with-plots) packages+=(gnuplot-nox) ;;
-    *) echo "setup.sh: unknown option '$arg'; use --with-slurm or --with-plots" >&2; exit 2 ;;
+    --with-pytorch) packages+=(python3-torch python3-numpy) ;;
+    *) echo "setup.sh: unknown option '$arg'; use --with-slurm, --with-plots or --with-pytorch" >&2
+       exit 2 ;;
   esac
 done
 

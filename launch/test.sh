@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what is missing (Slurm included, for the tests that submit a batch job to a one-node
-# cluster they start), builds ddp with warnings as errors, runs the whole test suite, then
-# builds the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer and runs them too.
+# cluster they start, and Debian's PyTorch, the oracle of tests/pytorch), builds ddp with warnings
+# as errors, runs the whole test suite, then builds the unit tests with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs them too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/launch/setup.sh" --with-slurm
+"$root/launch/setup.sh" --with-slurm --with-pytorch
 "$root/launch/build.sh" "$root/build"
-# The Slurm tests (label slurm) skip themselves without slurm-wlm or root; having installed it,
-# as root (CI) a skip would hide a broken test, so it fails instead.
-[ "$(id -u)" -ne 0 ] || export DDP_TEST_REQUIRE_SLURM=1
+# The Slurm tests (label slurm) skip themselves without slurm-wlm or root, the PyTorch tests (label
+# pytorch) without /usr/bin/python3 importing torch and numpy; having installed them, as root (CI)
+# a skip would hide a broken test, so it fails instead.
+[ "$(id -u)" -ne 0 ] || export DDP_TEST_REQUIRE_SLURM=1 DDP_TEST_REQUIRE_PYTORCH=1
 (cd "$root/build" && ctest --output-on-failure -j"$(nproc)" --timeout 600)
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"

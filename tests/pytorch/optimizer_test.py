@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""PyTorch cross-check of ddp's nn and optim, run by hand (torch is not a test dependency).
+"""PyTorch as the oracle of ddp's optimizers (ctest label pytorch: pytorch.optimizer).
 
-Builds a 3-layer MLP in PyTorch, exports its initial parameters with tofile, trains it for 14
-steps with SGD (momentum, weight decay) and with AdamW on the same batches, then runs ddp's driver
-(ddp_pytorch_crosscheck) on the same files and compares the final parameters.
+Builds a 3-layer MLP in PyTorch, writes its initial state_dict to init.safetensors, trains it for
+14 steps with SGD (momentum, weight decay) and with AdamW on the same batches, then runs ddp's
+driver (ddp_optimizer_oracle) on the same files and loads its final parameters back with
+load_state_dict(strict=True) to compare them.
 
-  cmake --build build --target ddp_pytorch_crosscheck
-  /usr/bin/python3 tests/e2e/pytorch_crosscheck.py build/tests/e2e/ddp_pytorch_crosscheck
+  cmake --build build --target ddp_optimizer_oracle
+  /usr/bin/python3 tests/pytorch/optimizer_test.py build/tests/pytorch/ddp_optimizer_oracle
 
 Exits 1 when the final parameters differ by more than 1e-5: in absolute terms and relative to
 the largest parameter. The element-wise relative difference (floored at |p| = 1e-3) is printed as
@@ -20,6 +21,8 @@ import tempfile
 
 import numpy as np
 import torch
+
+import safetensors_io
 
 WIDTHS = [32, 64, 64, 10]
 BATCH = 16
@@ -55,48 +58,51 @@ def train(model, optimizer, x, y):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("driver", help="path to the ddp_pytorch_crosscheck executable")
-    parser.add_argument("--dir", help="where to write the files (default: a temporary folder)")
+    parser.add_argument("driver", help="path to the ddp_optimizer_oracle executable")
+    parser.add_argument("--dir",
+                        help="keep the files in this folder (default: a temporary one, removed)")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    work = args.dir or tempfile.mkdtemp(prefix="ddp_crosscheck_")
+    if args.dir:
+        return check(args.driver, args.dir)
+    with tempfile.TemporaryDirectory(prefix="ddp_optimizer_") as work:
+        return check(args.driver, work)
 
+
+def check(driver, work):
     model = make_model()
+    initial_state = {k: v.clone() for k, v in model.state_dict().items()}
     init = flat(model)
-    init.astype("<f4").tofile(f"{work}/init.bin")
+    safetensors_io.write(f"{work}/init.safetensors",
+                         {k: v.numpy() for k, v in initial_state.items()})
     x = torch.randn(BATCH * STEPS, WIDTHS[0])
     y = torch.randint(0, WIDTHS[-1], (BATCH * STEPS,))
-    x.numpy().astype("<f4").tofile(f"{work}/x.bin")
-    y.numpy().astype("<i8").tofile(f"{work}/y.bin")
-    with open(f"{work}/config.txt", "w") as config:
-        config.write(f"widths {len(WIDTHS)} {' '.join(map(str, WIDTHS))}\n")
-        config.write(f"batch {BATCH}\nsteps {STEPS}\n")
-        config.write("sgd {lr!r} {momentum!r} {dampening!r} {weight_decay!r} {n}\n".format(
-            n=int(SGD["nesterov"]), **SGD))
-        config.write("adamw {!r} {!r} {!r} {!r} {!r}\n".format(
-            ADAMW["lr"], ADAMW["betas"][0], ADAMW["betas"][1], ADAMW["eps"],
-            ADAMW["weight_decay"]))
+    config = {"widths": ",".join(map(str, WIDTHS)), "batch": BATCH, "steps": STEPS}
+    config.update({f"sgd_{k}": repr(float(v)) for k, v in SGD.items()})
+    config.update({"adamw_lr": repr(ADAMW["lr"]), "adamw_beta1": repr(ADAMW["betas"][0]),
+                   "adamw_beta2": repr(ADAMW["betas"][1]), "adamw_eps": repr(ADAMW["eps"]),
+                   "adamw_weight_decay": repr(ADAMW["weight_decay"])})
+    safetensors_io.write(f"{work}/data.safetensors", {"x": x.numpy(), "y": y.numpy()}, config)
 
     expected = {}
     for name in ("sgd", "adamw"):
         model = make_model()
-        with torch.no_grad():
-            offset = 0
-            for p in model.parameters():
-                p.copy_(torch.from_numpy(init[offset:offset + p.numel()].reshape(p.shape)))
-                offset += p.numel()
+        model.load_state_dict(initial_state, strict=True)
         if name == "sgd":
             optimizer = torch.optim.SGD(model.parameters(), **SGD)
         else:
             optimizer = torch.optim.AdamW(model.parameters(), **ADAMW)
         expected[name] = train(model, optimizer, x, y)
 
-    subprocess.run([args.driver, work], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([driver, work], check=True, stdout=subprocess.DEVNULL)
     ok = True
-    print(f"torch {torch.__version__}, MLP {WIDTHS}, batch {BATCH}, {STEPS} steps, files in {work}")
+    print(f"torch {torch.__version__}, MLP {WIDTHS}, batch {BATCH}, {STEPS} steps")
     for name, reference in expected.items():
-        ours = np.fromfile(f"{work}/ddp_{name}.bin", dtype="<f4")
+        tensors, _ = safetensors_io.read(f"{work}/ddp_{name}.safetensors")
+        trained = make_model()
+        trained.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
+        ours = flat(trained)
         moved = np.abs(reference - init).max()
         diff = np.abs(ours.astype(np.float64) - reference)
         relative = diff.max() / np.abs(reference).max()
