@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing (Slurm included, for the tests that submit a batch job to a one-node
-# cluster they start), builds ddp with warnings as errors, runs the whole test suite, then
-# builds the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer and runs them too.
+# cluster they start; gnuplot, for e2e.plot_metrics), builds ddp with warnings as errors, runs the
+# whole test suite, then builds the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer
+# and runs them too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/launch/setup.sh" --with-slurm
+"$root/launch/setup.sh" --with-slurm --with-plots
 "$root/launch/build.sh" "$root/build"
 # The Slurm tests (label slurm) skip themselves without slurm-wlm or root; having installed it,
 # as root (CI) a skip would hide a broken test, so it fails instead.
