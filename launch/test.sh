@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing (Slurm included, for the tests that submit a batch job to a one-node
-# cluster they start, and Debian's PyTorch, the oracle of tests/pytorch), builds ddp with warnings
-# as errors, runs the whole test suite, then builds the unit tests with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs them too.
+# cluster they start; Debian's PyTorch, the oracle of tests/pytorch; gnuplot, for
+# e2e.plot_metrics), builds ddp with warnings as errors, runs the whole test suite, then builds the
+# unit tests with AddressSanitizer and UndefinedBehaviorSanitizer and runs them too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/launch/setup.sh" --with-slurm --with-pytorch
+"$root/launch/setup.sh" --with-slurm --with-pytorch --with-plots
 "$root/launch/build.sh" "$root/build"
 # The Slurm tests (label slurm) skip themselves without slurm-wlm or root, the PyTorch tests (label
 # pytorch) without /usr/bin/python3 importing torch and numpy; having installed them, as root (CI)

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "ddp/core/env.hpp"
 #include "ddp/core/log.hpp"
 #include "ddp/core/running_time.hpp"
 #include "mpi_process_group.hpp"
@@ -67,6 +68,19 @@ std::chrono::duration<double> start_up_limit() {
   } catch (const InvalidArgument&) {
     return std::chrono::seconds(300);
   }
+}
+
+// Under launch/ddp-mpirun: the ranks all failed alike and rank 0 is about to say why, so the
+// launcher may leave out mpirun's blocks about their non-zero exit (it checks that they name
+// exit_code). Written before the error line, into a file that must not exist yet ("x": nothing of
+// anyone else's is overwritten); when it cannot be written, mpirun's blocks stay.
+void tell_launcher_ranks_agreed(int exit_code) {
+  const auto file = env::get("DDP_AGREED_ERROR_FILE");
+  if (!file) return;
+  std::FILE* out = std::fopen(file->c_str(), "wx");
+  if (out == nullptr) return;
+  std::fprintf(out, "%d\n", exit_code);
+  std::fclose(out);
 }
 
 void finalize_mpi() {
@@ -177,7 +191,10 @@ int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (count_failures(1, kFailureAgreementTime) == size) {
       // Every rank failed the same way (a bad flag): one message, and a clean exit everywhere.
-      if (rank == 0) report();
+      if (rank == 0) {
+        tell_launcher_ranks_agreed(exit_code);
+        report();
+      }
       std::fflush(stderr);
       if (runtime) {
         runtime.reset();

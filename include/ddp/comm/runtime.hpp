@@ -44,8 +44,10 @@ class Runtime {
 
 // The body of every ddp program. Runs body(runtime) and turns what it throws into one line,
 // "[rank R/N host] error: ...", and an exit code: 2 for ddp::InvalidArgument, 1 otherwise. When
-// every rank fails the same way (a bad flag) each exits cleanly with rank 0 alone printing; when
-// only some ranks fail, they print their own message and abort the job so that no other rank waits
+// every rank fails the same way (a bad flag) each exits cleanly with rank 0 alone printing; rank 0
+// also writes the exit code to the file DDP_AGREED_ERROR_FILE names, when set (launch/ddp-mpirun
+// then leaves out mpirun's blocks about the ranks' exit, which would only repeat it). When only
+// some ranks fail, they print their own message and abort the job so that no other rank waits
 // forever.
 int run_program(int argc, char** argv, const std::function<int(Runtime&)>& body);
 
