@@ -5,12 +5,12 @@
 
 #include "compare.hpp"
 #include "ddp/nn/activation.hpp"
-#include "ddp/nn/embedding.hpp"
 #include "ddp/nn/flatten.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/residual.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "gpu_test.hpp"
+#include "shared_weight_models.hpp"
 
 namespace ddp {
 namespace {
@@ -56,42 +56,27 @@ TEST_F(GpuTest, ResidualNetworkWithAProjectionEqualsTheCpu) {
   expect_same_step(*cpu, *gpu, gpu_test::random_tensor({5, 3, 4}, 9), {5, 3});
 }
 
-// tokens -> embedding -> the same Linear twice -> an output layer tied to the embedding.
-class TiedTwice : public nn::Module {
- public:
-  TiedTwice()
-      : generator_(41),
-        wte_(9, 6, generator_),
-        mix_(6, 6, generator_),
-        head_(6, 9, generator_, false) {
-    register_module("wte", wte_);
-    register_module("mix", mix_);
-    register_module("head", head_);
-    head_.tie_parameter("weight", wte_, "weight");
-    register_buffer("count", Tensor::zeros({}, DType::int64));
-  }
-
- protected:
-  Tensor forward_impl(const Tensor& x) override {
-    return head_.forward(mix_.forward(tanh_.forward(mix_.forward(wte_.forward(x)))));
-  }
-  Tensor backward_impl(const Tensor& dy) override {
-    return wte_.backward(mix_.backward(tanh_.backward(mix_.backward(head_.backward(dy)))));
-  }
-
- private:
-  Generator generator_;
-  nn::Embedding wte_;
-  nn::Linear mix_;
-  nn::Tanh tanh_;
-  nn::Linear head_;
-};
-
-TEST_F(GpuTest, TiedAndTwiceUsedWeightsEqualTheCpuAndBuffersMove) {
-  TiedTwice cpu, gpu;
+TEST_F(GpuTest, TiedAndTwiceUsedWeightsEqualTheCpu) {
+  testing_models::TiedLanguageModel cpu(9, 6, 2, true, 41), gpu(9, 6, 2, true, 41);
   const Tensor tokens = Tensor::from_vector<std::int64_t>({3, 8, 3, 0, 5, 1}, {2, 3});
   expect_same_step(cpu, gpu, tokens, {2, 3, 9});
-  EXPECT_EQ(gpu.buffers()[0]->value.device(), kGpu);
+}
+
+// A buffer, as BatchNorm's running statistics: Module::to takes it to the GPU with the parameters.
+class WithBuffer : public nn::Module {
+ public:
+  WithBuffer() { register_buffer("count", Tensor::zeros({}, DType::int64)); }
+
+ protected:
+  Tensor forward_impl(const Tensor& x) override { return x; }
+  Tensor backward_impl(const Tensor& dy) override { return dy; }
+};
+
+TEST_F(GpuTest, BuffersMoveWithTheModule) {
+  WithBuffer module;
+  module.to(kGpu);
+  EXPECT_EQ(module.buffers()[0]->value.device(), kGpu);
+  EXPECT_EQ(module.buffers()[0]->value.to_vector<std::int64_t>(), std::vector<std::int64_t>{0});
 }
 
 }  // namespace

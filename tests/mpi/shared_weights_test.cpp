@@ -16,6 +16,7 @@
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
 #include "mpi_test_env.hpp"
+#include "shared_weight_models.hpp"
 #include "small_mlp.hpp"
 
 namespace ddp::parallel {
@@ -23,46 +24,11 @@ namespace {
 
 using testing_env::relative_difference;
 using testing_env::world;
+using testing_models::TiedLanguageModel;
 
 constexpr std::int64_t kVocab = 11;
 constexpr std::int64_t kWidth = 8;
 constexpr std::int64_t kContext = 5;
-
-// tokens [B, T] -> wte -> (mix, tanh) twice with one Linear -> lm_head tied to wte -> [B, T, V].
-class TiedLanguageModel : public nn::Module {
- public:
-  explicit TiedLanguageModel(std::uint64_t seed)
-      : generator_(seed),
-        wte_(kVocab, kWidth, generator_),
-        mix_(kWidth, kWidth, generator_),
-        lm_head_(kWidth, kVocab, generator_, false) {
-    register_module("wte", wte_);
-    register_module("mix", mix_);
-    register_module("lm_head", lm_head_);
-    lm_head_.tie_parameter("weight", wte_, "weight");
-  }
-
- protected:
-  Tensor forward_impl(const Tensor& tokens) override {
-    Tensor x = wte_.forward(tokens);
-    x = tanh_.forward(mix_.forward(x));
-    x = tanh_.forward(mix_.forward(x));
-    return lm_head_.forward(x);
-  }
-  Tensor backward_impl(const Tensor& grad_output) override {
-    Tensor dx = lm_head_.backward(grad_output);
-    dx = mix_.backward(tanh_.backward(dx));
-    dx = mix_.backward(tanh_.backward(dx));
-    return wte_.backward(dx);
-  }
-
- private:
-  Generator generator_;
-  nn::Embedding wte_;
-  nn::Linear mix_;
-  nn::Tanh tanh_;
-  nn::Linear lm_head_;
-};
 
 // Sample i: kContext + 1 tokens of a noisy counting sequence, inputs then next-token targets.
 struct TokenBatch {
@@ -115,8 +81,9 @@ std::unique_ptr<optim::Optimizer> optimizer_for(bool adamw, nn::Module& model) {
 TEST(DdpSharedWeights, TiedAndTwiceUsedWeightsTrainAsOneProcess) {
   const int rank = world().rank(), n = world().size();
   for (bool adamw : {false, true}) {
-    auto model = std::make_unique<TiedLanguageModel>(7 + static_cast<std::uint64_t>(rank));
-    TiedLanguageModel reference(7);
+    auto model = std::make_unique<TiedLanguageModel>(kVocab, kWidth, 2, true,
+                                                     7 + static_cast<std::uint64_t>(rank));
+    TiedLanguageModel reference(kVocab, kWidth, 2, true, 7);
     DdpOptions options;
     options.first_bucket_cap_mb = 0.1 / 1024;  // several buckets, the tied weight in the last
     options.bucket_cap_mb = 0.2 / 1024;
@@ -154,7 +121,7 @@ TEST(DdpSharedWeights, TiedAndTwiceUsedWeightsTrainAsOneProcess) {
 }
 
 TEST(DdpSharedWeights, TheTiedWeightIsInOneBucketAndReducedOnce) {
-  TiedLanguageModel model(3);
+  TiedLanguageModel model(kVocab, kWidth, 2, true, 3);
   DistributedDataParallel ddp(model, testing_env::runtime->world());
   const Reducer& reducer = ddp.reducer();
   std::size_t entries = 0;

@@ -30,6 +30,7 @@
 #include "ddp/nn/loss.hpp"
 #include "ddp/nn/residual.hpp"
 #include "ddp/nn/sequential.hpp"
+#include "shared_weight_models.hpp"
 
 namespace {
 
@@ -183,61 +184,17 @@ Outputs residual(Case& c) {
   return run_module(block, c);
 }
 
-// GPT-2's ends: a token embedding, a tanh standing in for the blocks, and lm_head whose weight is
-// the embedding's, so its gradient is the sum of both uses.
-class TiedModel : public nn::Module {
- public:
-  TiedModel(std::int64_t vocab, std::int64_t dim)
-      : wte_(vocab, dim, unused_init), lm_head_(dim, vocab, unused_init, false) {
-    register_module("wte", wte_);
-    register_module("act", act_);
-    register_module("lm_head", lm_head_);
-    lm_head_.tie_parameter("weight", wte_, "weight");
-  }
-
- protected:
-  Tensor forward_impl(const Tensor& input) override {
-    return lm_head_.forward(act_.forward(wte_.forward(input)));
-  }
-  Tensor backward_impl(const Tensor& grad_output) override {
-    return wte_.backward(act_.backward(lm_head_.backward(grad_output)));
-  }
-
- private:
-  nn::Embedding wte_;
-  nn::Tanh act_;
-  nn::Linear lm_head_;
-};
-
+// GPT-2's ends: a token embedding, a tanh, and lm_head whose weight is the embedding's, so its
+// gradient is the sum of both uses.
 Outputs tied(Case& c) {
-  TiedModel model(c.integer("vocab"), c.integer("dim"));
+  testing_models::TiedLanguageModel model(c.integer("vocab"), c.integer("dim"), 0, true, 0);
   return run_module(model, c);
 }
 
 // One Linear called twice in a forward, y = layer(tanh(layer(x))): two call frames, and a
 // weight gradient summed over both calls.
-class TwiceModel : public nn::Module {
- public:
-  TwiceModel(std::int64_t features) : layer_(features, features, unused_init) {
-    register_module("layer", layer_);
-    register_module("act", act_);
-  }
-
- protected:
-  Tensor forward_impl(const Tensor& input) override {
-    return layer_.forward(act_.forward(layer_.forward(input)));
-  }
-  Tensor backward_impl(const Tensor& grad_output) override {
-    return layer_.backward(act_.backward(layer_.backward(grad_output)));
-  }
-
- private:
-  nn::Linear layer_;
-  nn::Tanh act_;
-};
-
 Outputs twice(Case& c) {
-  TwiceModel model(c.integer("features"));
+  testing_models::TwiceApplied model(c.integer("features"), 0);
   return run_module(model, c);
 }
 

@@ -2,7 +2,9 @@
 // channels-last), concatenating and splitting along one dimension (q, k and v in one tensor).
 // Any dtype: elements are moved by their size, never converted, so the results are bit-exact on
 // every device. Outputs are pre-shaped by the caller and checked; they must not overlap the inputs.
-// Dimensions are 0-based and non-negative (no Python-style negative dims).
+// Dimensions are 0-based and non-negative (no Python-style negative dims). Each is linear, so its
+// backward is another of them: permute's is permute by the inverse permutation, and concat and
+// split are each other's.
 #pragma once
 
 #include <vector>

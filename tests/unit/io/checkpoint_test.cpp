@@ -15,34 +15,13 @@
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "ddp/optim/sgd.hpp"
+#include "io_test_files.hpp"
 
 namespace ddp::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder under the system's temp folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(test->name()) + "_" + std::to_string(::getpid());
-    std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests: "Name/Param"
-    path_ = fs::temp_directory_path() / ("ddp_checkpoint_" + name);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using namespace testing;
 
 // A small tmpfs mounted on a folder, for real "disk full" and "read-only" faults; mounting needs
 // privileges a test may not have, so callers skip when mounted() is false.
@@ -149,21 +128,6 @@ std::unique_ptr<nn::Sequential> mlp(std::int64_t hidden, std::uint64_t seed) {
   return model;
 }
 
-template <typename T>
-Tensor filled(Shape shape, T first) {
-  Tensor tensor = Tensor::empty(std::move(shape), dtype_of<T>());
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) tensor.data<T>()[i] = first + static_cast<T>(i);
-  return tensor;
-}
-
-// A tensor of a 16-bit type with distinct raw bit patterns (the format copies bytes as they are).
-Tensor half_tensor(DType dtype, Shape shape) {
-  Tensor tensor = Tensor::empty(std::move(shape), dtype);
-  auto* raw = static_cast<std::uint16_t*>(tensor.data_ptr());
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) raw[i] = static_cast<std::uint16_t>(0x3C00 + i);
-  return tensor;
-}
-
 Checkpoint sample_checkpoint(std::int64_t step) {
   Checkpoint checkpoint;
   checkpoint.step = step;
@@ -181,23 +145,6 @@ Checkpoint sample_checkpoint(std::int64_t step) {
   return checkpoint;
 }
 
-void expect_same_tensors(const std::vector<NamedTensor>& expected,
-                         const std::vector<NamedTensor>& actual) {
-  ASSERT_EQ(expected.size(), actual.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    SCOPED_TRACE(expected[i].name);
-    EXPECT_EQ(expected[i].name, actual[i].name);
-    EXPECT_EQ(expected[i].tensor.dtype(), actual[i].tensor.dtype());
-    EXPECT_EQ(expected[i].tensor.shape(), actual[i].tensor.shape());
-    ASSERT_EQ(expected[i].tensor.nbytes(), actual[i].tensor.nbytes());
-    if (expected[i].tensor.nbytes() > 0) {
-      EXPECT_EQ(std::memcmp(expected[i].tensor.data_ptr(), actual[i].tensor.data_ptr(),
-                            expected[i].tensor.nbytes()),
-                0);
-    }
-  }
-}
-
 void expect_same(const Checkpoint& expected, const Checkpoint& actual) {
   EXPECT_EQ(expected.step, actual.step);
   EXPECT_EQ(expected.epoch, actual.epoch);
@@ -206,17 +153,6 @@ void expect_same(const Checkpoint& expected, const Checkpoint& actual) {
   expect_same_tensors(expected.model, actual.model);
   expect_same_tensors(expected.optimizer, actual.optimizer);
   expect_same_tensors(expected.extra, actual.extra);
-}
-
-std::vector<std::uint8_t> read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
 }
 
 bool has_temporary_file(const fs::path& folder) {
@@ -230,7 +166,7 @@ TEST(Checkpoint, RoundTripKeepsEveryFieldDtypeAndEmptyTensor) {
   const Checkpoint original = sample_checkpoint(40);
   expect_same(original, parse_checkpoint(serialize(original), "memory"));
 
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   const fs::path file = dir.path() / "one.ddpckpt";
   write_checkpoint_file(original, file);
   expect_same(original, read_checkpoint_file(file));
@@ -352,7 +288,7 @@ TEST(Checkpoint, RandomlyMutatedFilesParseOrFailCleanly) {
 }
 
 TEST(CheckpointDirectory, KeepsTheNewestK) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path() / "run", 2);
   for (std::int64_t step : {10, 20, 30, 40}) checkpoints.save(sample_checkpoint(step));
   const std::vector<fs::path> files = checkpoints.list();
@@ -366,7 +302,7 @@ TEST(CheckpointDirectory, KeepsTheNewestK) {
 }
 
 TEST(CheckpointDirectory, SaveNeverDeletesTheFileJustWritten) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 1);
   checkpoints.save(sample_checkpoint(10));
   checkpoints.save(sample_checkpoint(30));
@@ -379,7 +315,7 @@ TEST(CheckpointDirectory, SaveNeverDeletesTheFileJustWritten) {
 }
 
 TEST(CheckpointDirectory, EmptyFolderHasNoCheckpoint) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 3);
   EXPECT_TRUE(checkpoints.list().empty());
   EXPECT_FALSE(checkpoints.load_newest().has_value());
@@ -391,7 +327,7 @@ enum class Damage { truncated, flipped_byte, wrong_magic, wrong_version, empty }
 class CheckpointDamage : public ::testing::TestWithParam<Damage> {};
 
 TEST_P(CheckpointDamage, NewestValidIsChosenWithAWarningNamingTheSkippedFile) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 5);
   for (std::int64_t step : {10, 20, 30}) checkpoints.save(sample_checkpoint(step));
   const fs::path newest = checkpoints.file_for_step(30);
@@ -437,7 +373,7 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, CheckpointDamage,
                          damage_name);
 
 TEST(CheckpointDirectory, RotationPastACorruptNewerFileKeepsKThatReadBack) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 2);
   for (std::int64_t step : {10, 20, 30}) checkpoints.save(sample_checkpoint(step));
   const fs::path corrupt = checkpoints.file_for_step(30);
@@ -458,7 +394,7 @@ TEST(CheckpointDirectory, RotationPastACorruptNewerFileKeepsKThatReadBack) {
 }
 
 TEST(CheckpointDirectory, NoCheckpointThatReadsBackIsAnErrorAndNothingIsDeleted) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 3);
   for (std::int64_t step : {10, 20}) checkpoints.save(sample_checkpoint(step));
   for (std::int64_t step : {10, 20}) write_bytes(checkpoints.file_for_step(step), {});
@@ -479,7 +415,7 @@ TEST(CheckpointDirectory, NoCheckpointThatReadsBackIsAnErrorAndNothingIsDeleted)
 }
 
 TEST(CheckpointDirectory, StaleTemporaryFileIsIgnoredAndCleanedUp) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 3);
   checkpoints.save(sample_checkpoint(10));
   const fs::path stale = dir.path() / "checkpoint-0000000020.ddpckpt.tmp.12345";
@@ -495,7 +431,7 @@ TEST(CheckpointDirectory, StaleTemporaryFileIsIgnoredAndCleanedUp) {
 }
 
 TEST(CheckpointDirectory, FailedWriteKeepsThePreviousCheckpointAndNoTemporaryFile) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path(), 1);
   checkpoints.save(sample_checkpoint(10));
   // A non-empty folder where the new file should go: the rename over it fails (EISDIR or
@@ -516,7 +452,7 @@ TEST(CheckpointDirectory, FailedWriteKeepsThePreviousCheckpointAndNoTemporaryFil
 }
 
 TEST(CheckpointDirectory, FolderThatCannotBeCreatedIsAClearError) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   write_bytes(dir.path() / "a-file", {1, 2, 3});
   try {
     CheckpointDirectory checkpoints(dir.path() / "a-file" / "run", 2);
@@ -531,7 +467,7 @@ TEST(CheckpointDirectory, FolderThatCannotBeCreatedIsAClearError) {
 }
 
 TEST(CheckpointDirectory, ReadOnlyFolderIsAClearErrorAndThePreviousCheckpointStays) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   TinyFileSystem file_system(dir.path() / "mnt", "size=1m");
   if (!file_system.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << file_system.error();
   CheckpointDirectory checkpoints(dir.path() / "mnt", 3);
@@ -550,7 +486,7 @@ TEST(CheckpointDirectory, ReadOnlyFolderIsAClearErrorAndThePreviousCheckpointSta
 }
 
 TEST(CheckpointDirectory, FolderWithoutWritePermissionIsAClearError) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory checkpoints(dir.path() / "run", 3);
   checkpoints.save(sample_checkpoint(10));
   fs::permissions(checkpoints.directory(), fs::perms::owner_read | fs::perms::owner_exec);
@@ -567,7 +503,7 @@ TEST(CheckpointDirectory, FolderWithoutWritePermissionIsAClearError) {
 }
 
 TEST(CheckpointDirectory, FullDiskIsAClearErrorAndThePreviousCheckpointStays) {
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   TinyFileSystem file_system(dir.path() / "mnt", "size=64k");
   if (!file_system.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << file_system.error();
   CheckpointDirectory checkpoints(dir.path() / "mnt", 3);
@@ -624,7 +560,7 @@ TEST(ModelState, ResumeThroughAFileContinuesExactlyAsTheUninterruptedRun) {
   checkpoint.step = 3;
   checkpoint.model = model_state(*uninterrupted);
   checkpoint.optimizer = uninterrupted_sgd.state();
-  TempDir dir;
+  TempDir dir("ddp_checkpoint_");
   CheckpointDirectory(dir.path(), 1).save(checkpoint);
 
   auto resumed = mlp(4, 2);
@@ -678,8 +614,7 @@ TEST(ModelState, AnotherModelIsRefusedNamingTheFirstMismatchingParameter) {
   std::vector<NamedTensor> renamed = saved;
   renamed[1].name = "0.offset";
   const std::string name = load_error(renamed, *mlp(4, 2));
-  EXPECT_NE(name.find("tensor 1 is '0.offset' there but '0.bias' in this model"),
-            std::string::npos)
+  EXPECT_NE(name.find("tensor 1 is '0.offset' there but '0.bias' in this model"), std::string::npos)
       << name;
 }
 

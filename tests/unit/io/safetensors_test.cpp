@@ -11,53 +11,13 @@
 #include <iterator>
 
 #include "ddp/core/random.hpp"
+#include "io_test_files.hpp"
 
 namespace ddp::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder under the system's temp folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("ddp_safetensors_" + std::string(test->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::vector<std::uint8_t> read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
-
-template <typename T>
-Tensor filled(Shape shape, T first) {
-  Tensor tensor = Tensor::empty(std::move(shape), dtype_of<T>());
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) tensor.data<T>()[i] = first + static_cast<T>(i);
-  return tensor;
-}
-
-// A tensor of a 16-bit type with distinct raw bit patterns (the format copies bytes as they are).
-Tensor half_tensor(DType dtype, Shape shape) {
-  Tensor tensor = Tensor::empty(std::move(shape), dtype);
-  auto* raw = static_cast<std::uint16_t*>(tensor.data_ptr());
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) raw[i] = static_cast<std::uint16_t>(0x3C00 + i);
-  return tensor;
-}
+using namespace testing;
 
 // Every dtype the format and ddp share, a 0-dim tensor and an empty one.
 std::vector<NamedTensor> sample_tensors() {
@@ -72,23 +32,6 @@ std::vector<NamedTensor> sample_tensors() {
 
 const std::map<std::string, std::string> sample_metadata = {
     {"format", "pt"}, {"quoted \"key\"\\", "line\nbreak\ttab \x01 caf\xc3\xa9"}, {"empty", ""}};
-
-void expect_same_tensors(const std::vector<NamedTensor>& expected,
-                         const std::vector<NamedTensor>& actual) {
-  ASSERT_EQ(expected.size(), actual.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    SCOPED_TRACE(expected[i].name);
-    EXPECT_EQ(expected[i].name, actual[i].name);
-    EXPECT_EQ(expected[i].tensor.dtype(), actual[i].tensor.dtype());
-    EXPECT_EQ(expected[i].tensor.shape(), actual[i].tensor.shape());
-    ASSERT_EQ(expected[i].tensor.nbytes(), actual[i].tensor.nbytes());
-    if (expected[i].tensor.nbytes() > 0) {
-      EXPECT_EQ(std::memcmp(expected[i].tensor.data_ptr(), actual[i].tensor.data_ptr(),
-                            expected[i].tensor.nbytes()),
-                0);
-    }
-  }
-}
 
 // A file of the given header (as it is: no padding added) followed by data_bytes bytes of data.
 std::vector<std::uint8_t> file_with(std::string_view header, std::size_t data_bytes = 0) {
@@ -128,7 +71,7 @@ TEST(Safetensors, RoundTripKeepsEveryDtypeScalarEmptyTensorAndMetadata) {
   EXPECT_EQ(back.tensors[3].tensor.ndim(), 0u);
   EXPECT_EQ(back.tensors[3].tensor.to_vector<std::int64_t>(), std::vector<std::int64_t>{-7});
 
-  TempDir dir;
+  TempDir dir("ddp_safetensors_");
   const fs::path file = dir.path() / "model.safetensors";
   write_safetensors(file, tensors, sample_metadata);
   const SafetensorsContents from_file = read_safetensors(file);
@@ -416,7 +359,7 @@ TEST(Safetensors, WriterRefusesNamesTheFormatCannotHold) {
 }
 
 TEST(Safetensors, UnwritableOrUnreadablePathIsAnErrorNamingIt) {
-  TempDir dir;
+  TempDir dir("ddp_safetensors_");
   const fs::path file = dir.path() / "missing" / "model.safetensors";
   try {
     write_safetensors(file, sample_tensors());
@@ -439,7 +382,7 @@ TEST(Safetensors, UnwritableOrUnreadablePathIsAnErrorNamingIt) {
 }
 
 TEST(Safetensors, FailedWriteLeavesThePreviousFileWhole) {
-  TempDir dir;
+  TempDir dir("ddp_safetensors_");
   const fs::path file = dir.path() / "model.safetensors";
   write_safetensors(file, sample_tensors(), sample_metadata);
   const std::vector<std::uint8_t> before = read_bytes(file);

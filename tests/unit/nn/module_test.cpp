@@ -12,12 +12,15 @@
 #include "ddp/nn/residual.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "gradcheck.hpp"
+#include "shared_weight_models.hpp"
 
 namespace ddp::nn {
 namespace {
 
 using testing::expect_module_gradients;
 using testing::random_tensor;
+using testing_models::TiedLanguageModel;
+using testing_models::TwiceApplied;
 
 std::vector<std::string> names_of(const std::vector<NamedTensor>& tensors) {
   std::vector<std::string> names;
@@ -25,48 +28,14 @@ std::vector<std::string> names_of(const std::vector<NamedTensor>& tensors) {
   return names;
 }
 
-// A language model's shape in miniature: tokens -> embedding -> Linear + tanh -> an output layer
-// whose weight is the embedding's (GPT-2's tied lm_head), or a copy of it when untied.
-class TinyLanguageModel : public Module {
- public:
-  TinyLanguageModel(std::uint64_t seed, bool tied)
-      : generator_(seed),
-        wte_(7, 4, generator_),
-        hidden_(4, 4, generator_),
-        lm_head_(4, 7, generator_, false) {
-    register_module("wte", wte_);
-    register_module("hidden", hidden_);
-    register_module("lm_head", lm_head_);
-    lm_head_.weight().value.copy_(wte_.weight().value);
-    if (tied) lm_head_.tie_parameter("weight", wte_, "weight");
-  }
-  Embedding& wte() { return wte_; }
-  Linear& lm_head() { return lm_head_; }
-
- protected:
-  Tensor forward_impl(const Tensor& tokens) override {
-    return lm_head_.forward(tanh_.forward(hidden_.forward(wte_.forward(tokens))));
-  }
-  Tensor backward_impl(const Tensor& grad_output) override {
-    return wte_.backward(hidden_.backward(tanh_.backward(lm_head_.backward(grad_output))));
-  }
-
- private:
-  Generator generator_;
-  Embedding wte_;
-  Linear hidden_;
-  Tanh tanh_;
-  Linear lm_head_;
-};
-
 TEST(TiedParameter, IsOneParameterWhoseGradientIsTheSumOfBothUses) {
-  TinyLanguageModel tied(3, true), untied(3, false);
+  TiedLanguageModel tied(7, 4, 1, true, 3), untied(7, 4, 1, false, 3);
   const std::vector<Parameter*> params = tied.parameters();
-  ASSERT_EQ(params.size(), 3u);  // wte.weight, hidden.weight, hidden.bias: lm_head's is wte's
+  ASSERT_EQ(params.size(), 3u);  // wte.weight, mix.weight, mix.bias: lm_head's is wte's
   EXPECT_EQ(params[0]->name, "wte.weight");
   EXPECT_EQ(&tied.lm_head().weight(), &tied.wte().weight());
   EXPECT_EQ(names_of(tied.state_dict()),
-            (std::vector<std::string>{"wte.weight", "hidden.weight", "hidden.bias"}));
+            (std::vector<std::string>{"wte.weight", "mix.weight", "mix.bias"}));
   EXPECT_EQ(tied.tied_names(),
             (std::vector<std::pair<std::string, std::string>>{{"lm_head.weight", "wte.weight"}}));
   EXPECT_EQ(tied.parameter_count(), 7 * 4 + 4 * 4 + 4);
@@ -95,7 +64,7 @@ TEST(TiedParameter, IsOneParameterWhoseGradientIsTheSumOfBothUses) {
 }
 
 TEST(TiedParameter, GradientMatchesFiniteDifferences) {
-  TinyLanguageModel tied(4, true);
+  TiedLanguageModel tied(7, 4, 1, true, 4);
   expect_module_gradients(tied, Tensor::from_vector<std::int64_t>({2, 5, 5, 1}, {4}));
 }
 
@@ -106,29 +75,8 @@ TEST(TiedParameter, ShapesMustAgreeAndNamesMustExist) {
   EXPECT_THROW(a.tie_parameter("scale", b, "weight"), Error);
 }
 
-// x -> L(tanh(L(x))): one square Linear run twice in every forward.
-class TwiceApplied : public Module {
- public:
-  explicit TwiceApplied(std::uint64_t seed) : generator_(seed), layer_(3, 3, generator_) {
-    register_module("layer", layer_);
-  }
-
- protected:
-  Tensor forward_impl(const Tensor& x) override {
-    return layer_.forward(tanh_.forward(layer_.forward(x)));
-  }
-  Tensor backward_impl(const Tensor& dy) override {
-    return layer_.backward(tanh_.backward(layer_.backward(dy)));
-  }
-
- private:
-  Generator generator_;
-  Linear layer_;
-  Tanh tanh_;
-};
-
 TEST(ModuleRunTwice, GradientIsTheSumOverBothCallsAndReportedOnce) {
-  TwiceApplied model(7);
+  TwiceApplied model(3, 7);
   std::vector<std::size_t> order;
   model.set_grad_ready_hook([&](std::size_t index) { order.push_back(index); });
   Generator generator(8);
@@ -141,7 +89,7 @@ TEST(ModuleRunTwice, GradientIsTheSumOverBothCallsAndReportedOnce) {
 }
 
 TEST(ModuleRunTwice, EachCallKeepsItsOwnOutputInEvalModeToo) {
-  TwiceApplied model(9);
+  TwiceApplied model(3, 9);
   model.eval();
   Generator generator(10);
   const Tensor x = random_tensor({2, 3}, generator);
