@@ -5,8 +5,10 @@
 #             ranks' non-zero exit); exit status 2.
 #   one_rank  only rank 1 fails (a bad DDP_TIMEOUT_SECONDS of its own): its error line and mpirun's
 #             word of the abort are shown, and no status line of the launcher's; exit status 2.
-#   killed    rank 1 is killed by SIGKILL as it starts: mpirun's word of it ("exited on signal 9"),
-#             which no rank is left to say, is still shown, and the exit status is not 0.
+#   killed    rank 1 is killed by SIGKILL as it starts: mpirun's report, which no rank is left to
+#             give, is still shown whole, and the exit status is not 0. (Open MPI 4.1 says
+#             "exited on signal 9" in some runs and only "1 process returned a non-zero exit
+#             code" in others, plain mpirun too: 3 of 8 runs here; either block must pass.)
 #   streams   what a rank writes to stderr comes out on stderr byte for byte (a line redrawn with
 #             \r included), and its stdout on stdout.
 # Usage: launch_errors_test.sh DDP_TRAIN agreed|one_rank|killed|streams
@@ -56,10 +58,11 @@ case $mode in
     run sh -c '[ "$OMPI_COMM_WORLD_RANK" = 1 ] && kill -9 $$; exec "$0" --max-steps 50' "$train"
     [ "$status" -ne 0 ] || fail "exit status 0"
     grep -q "process rank 1 .* exited on signal 9" <<< "$output" ||
-      fail "mpirun's word of the killed rank is gone"
+      grep -q "^a non-zero exit code. Per user-direction, the job has been aborted.$" <<< "$output" ||
+      fail "mpirun's report of the killed rank is gone"
     ! grep -q "the job failed with exit status" <<< "$output" ||
       fail "a status line where the ranks did not agree"
-    echo "PASSED: mpirun's word of the killed rank, exit status $status"
+    echo "PASSED: mpirun's report of the killed rank, exit status $status"
     ;;
   streams)
     writes='printf "\r1" >&2; sleep 1; printf "\r2 done\n" >&2; printf "not ended" >&2; echo out'
