@@ -194,7 +194,8 @@ TEST(ShardedOptimizer, PartialStateIsAnErrorNamingTheWayOut) {
     sharded.optimizer->load_state(state);
     FAIL() << "a state missing a parameter of a bucket must be refused";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("DdpOptions::sharded_optimizer off"), std::string::npos)
+    EXPECT_NE(std::string(error.what()).find("DdpOptions::sharded_optimizer off"),
+              std::string::npos)
         << error.what();
   }
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <streambuf>
 #include <string>
 
 namespace ddp::train {
@@ -27,44 +26,8 @@ std::string duration(double seconds) {
 
 }  // namespace
 
-// out's buffer while a bar is drawn: whatever others write to out (the trainer's "done: ..."), and
-// the bar did not write itself, starts with the newline that ends the bar's line.
-class Progress::BarLineEnder : public std::streambuf {
- public:
-  explicit BarLineEnder(Progress& progress) : progress_(progress) {}
-
- protected:
-  int_type overflow(int_type c) override {
-    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
-    progress_.end_bar_line();
-    return progress_.target_->sputc(traits_type::to_char_type(c));
-  }
-  std::streamsize xsputn(const char* text, std::streamsize n) override {
-    progress_.end_bar_line();
-    return progress_.target_->sputn(text, n);
-  }
-  int sync() override { return progress_.target_->pubsync(); }
-
- private:
-  Progress& progress_;
-};
-
 Progress::Progress(std::ostream& out, std::int64_t total_steps, bool terminal)
-    : out_(out),
-      target_(out.rdbuf()),
-      own_(target_),
-      total_steps_(std::max<std::int64_t>(total_steps, 1)),
-      terminal_(terminal) {
-  if (!terminal_) return;
-  others_ = std::make_unique<BarLineEnder>(*this);
-  out_.rdbuf(others_.get());
-}
-
-Progress::~Progress() {
-  if (!others_) return;
-  end_bar_line();
-  if (out_.rdbuf() == others_.get()) out_.rdbuf(target_);
-}
+    : out_(out), total_steps_(std::max<std::int64_t>(total_steps, 1)), terminal_(terminal) {}
 
 void Progress::update(std::int64_t step, double loss, double samples_per_s, double lr) {
   auto now = std::chrono::steady_clock::now();
@@ -76,7 +39,7 @@ void Progress::update(std::int64_t step, double loss, double samples_per_s, doub
                         format(" loss %.4f  %.0f samples/s  lr %.3g", loss, samples_per_s, lr);
   if (terminal_) {
     int filled = static_cast<int>(fraction * kBarWidth);
-    own_ << "\r[" << std::string(filled, '=') << std::string(kBarWidth - filled, ' ') << "] "
+    out_ << "\r[" << std::string(filled, '=') << std::string(kBarWidth - filled, ' ') << "] "
          << format("%3.0f%% ", fraction * 100) << figures << std::flush;
     bar_shown_ = true;
     return;
@@ -85,32 +48,32 @@ void Progress::update(std::int64_t step, double loss, double samples_per_s, doub
   if (!percent_due && now - last_line_ < kQuietLimit) return;
   while (fraction * 100 >= static_cast<double>(next_percent_line_)) next_percent_line_ += 10;
   last_line_ = now;
-  own_ << format("%3.0f%% ", fraction * 100) << figures << std::endl;
+  out_ << format("%3.0f%% ", fraction * 100) << figures << std::endl;
 }
 
 void Progress::epoch_done(std::int64_t epoch, double train_loss, double val_loss,
                           double val_accuracy, std::int64_t val_samples, double samples_per_s,
                           const StepTimes& times) {
   clear_bar();
-  own_ << "epoch " << epoch + 1 << format(": train loss %.4f", train_loss);
+  out_ << "epoch " << epoch + 1 << format(": train loss %.4f", train_loss);
   if (val_samples > 0) {
-    own_ << format("  val loss %.4f  val accuracy %.2f%%", val_loss, val_accuracy * 100) << " ("
+    out_ << format("  val loss %.4f  val accuracy %.2f%%", val_loss, val_accuracy * 100) << " ("
          << val_samples << " samples)";
   }
-  own_ << format("  %.0f samples/s  step %.2f ms = compute %.2f", samples_per_s,
+  out_ << format("  %.0f samples/s  step %.2f ms = compute %.2f", samples_per_s,
                  times.compute_ms + times.comm_ms + times.data_ms, times.compute_ms)
        << format(" + comm %.2f + data %.2f", times.comm_ms, times.data_ms) << std::endl;
 }
 
 void Progress::clear_bar() {
   if (!bar_shown_) return;
-  own_ << "\r" << std::string(kBarWidth + 100, ' ') << "\r";
+  out_ << "\r" << std::string(kBarWidth + 100, ' ') << "\r";
   bar_shown_ = false;
 }
 
-void Progress::end_bar_line() {
+void Progress::end_line() {
   if (!bar_shown_) return;
-  own_ << std::endl;
+  out_ << std::endl;
   bar_shown_ = false;
 }
 

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <ostream>
 
 namespace ddp::train {
@@ -17,28 +16,20 @@ struct StepTimes {
 
 class Progress {
  public:
-  // total_steps: the steps this run will take, for the bar and the ETA. The bar (terminal) is
-  // redrawn in place with \r, so it never ends its line itself: while this lives, anything else
-  // written to out ("done: ...", "stopped by ...") ends it first, and so does this one's end.
+  // total_steps: the steps this run will take, for the bar and the ETA.
   Progress(std::ostream& out, std::int64_t total_steps, bool terminal);
-  ~Progress();
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
 
   void update(std::int64_t step, double loss, double samples_per_s, double lr);
   void epoch_done(std::int64_t epoch, double train_loss, double val_loss, double val_accuracy,
                   std::int64_t val_samples, double samples_per_s, const StepTimes& times);
+  // Ends the bar's line, which the bar, redrawn in place with \r, never ends itself: call it
+  // before writing anything else to out ("done: ...", "stopped by ...").
+  void end_line();
 
  private:
-  class BarLineEnder;
-
   void clear_bar();
-  void end_bar_line();
 
   std::ostream& out_;
-  std::streambuf* const target_;          // what out_ wrote to when given
-  std::ostream own_;                      // this class's writes: straight to target_
-  std::unique_ptr<BarLineEnder> others_;  // out_'s buffer while a bar may be shown
   std::int64_t total_steps_;
   bool terminal_;
   bool bar_shown_ = false;

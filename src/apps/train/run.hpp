@@ -13,6 +13,7 @@
 #include "ddp/data/loader.hpp"
 #include "ddp/io/checkpoint.hpp"
 #include "ddp/models/registry.hpp"
+#include "ddp/nn/dropout.hpp"
 #include "ddp/nn/loss.hpp"
 #include "ddp/optim/lr_schedule.hpp"
 #include "ddp/optim/optimizer.hpp"
@@ -85,6 +86,8 @@ class Run {
   std::shared_ptr<ProcessGroup> gradient_group_;  // all ranks, on the backend for device_
   models::Model model_;
   std::vector<nn::Parameter*> params_;
+  // The model's Dropout layers and their positions in modules(), which name their mask streams.
+  std::vector<std::pair<std::uint64_t, nn::Dropout*>> dropouts_;
   std::shared_ptr<const data::Dataset> train_set_;
   std::shared_ptr<const data::Dataset> val_set_;
   std::unique_ptr<data::DataLoader> train_loader_;

@@ -144,6 +144,7 @@ void Run::print_summary() {
     summary.add("val_accuracy", last_validation_.accuracy).add("val_loss", last_validation_.loss);
   }
   metrics_.write(summary);
+  progress_->end_line();
   std::cout << "done: " << step_ << " steps, final loss " << last_loss_ << ", "
             << static_cast<std::int64_t>(samples_per_second()) << " samples/s" << std::endl;
 }

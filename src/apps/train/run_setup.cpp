@@ -60,6 +60,10 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   DDP_CHECK_ARG(model_.signature.classes >= 2,
                 "--model '" << o_.model << "': a classifier needs at least 2 outputs");
   params_ = model_.module->parameters();
+  const std::vector<nn::Module*> modules = model_.module->modules();
+  for (std::size_t i = 0; i < modules.size(); ++i) {
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(modules[i])) dropouts_.emplace_back(i, dropout);
+  }
   build_data();
 
   if (!o_.init_params.empty()) io::import_model(*model_.module, o_.init_params);

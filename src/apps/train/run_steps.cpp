@@ -6,7 +6,6 @@
 #include "ddp/core/log.hpp"
 #include "ddp/io/params.hpp"
 #include "ddp/kernels/reduce.hpp"
-#include "ddp/nn/dropout.hpp"
 #include "ddp/optim/clip.hpp"
 #include "run.hpp"
 #include "trainer.hpp"
@@ -25,17 +24,6 @@ bool gradients_finite(const parallel::Reducer& reducer) {
     if (!std::isfinite(kernels::squared_norm(bucket))) return false;
   }
   return true;
-}
-
-// Dropout masks from (seed, step, rank): a resumed run draws exactly the masks it would have.
-void reseed_dropout(nn::Module& model, std::uint64_t seed, std::int64_t step, int rank) {
-  const std::vector<nn::Module*> modules = model.modules();
-  for (std::size_t i = 0; i < modules.size(); ++i) {
-    if (auto* dropout = dynamic_cast<nn::Dropout*>(modules[i])) {
-      std::uint64_t stream = (static_cast<std::uint64_t>(step) << 20) ^ (i << 12) ^ rank;
-      dropout->generator().set_state(Generator(derive_seed(seed, stream)).state());
-    }
-  }
 }
 
 }  // namespace
@@ -73,6 +61,7 @@ void Run::execute() {
   // the checkpoint's place in the data: rewriting the checkpoint would lose that place.
   if (steps_this_run_ > 0) save_checkpoint();
   if (stopping() && is_root_) {
+    progress_->end_line();
     std::cout << "stopped by " << stop_signal_ << " after step " << step_
               << (!checkpoints_         ? "; no --checkpoint-dir, so nothing was saved"
                   : steps_this_run_ > 0 ? "; checkpoint written, run again with --resume to "
@@ -90,7 +79,12 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
                          Clock::time_point asked) {
   parallel::DistributedDataParallel& ddp = *ddp_;
   optimizer_->set_lr(schedule_->lr_at(step_));
-  reseed_dropout(*model_.module, o_.seed, step_, runtime_.rank());
+  // Dropout masks from (seed, step, rank): a resumed run draws exactly the masks it would have.
+  for (const auto& [position, dropout] : dropouts_) {
+    const std::uint64_t stream =
+        (static_cast<std::uint64_t>(step_) << 20) ^ (position << 12) ^ runtime_.rank();
+    dropout->generator().set_state(Generator(derive_seed(o_.seed, stream)).state());
+  }
   Tensor logits = ddp.forward(batch.features);
   const float loss = criterion_.forward(logits, batch.labels, batch.global_n);
   ddp.backward(criterion_.backward());
