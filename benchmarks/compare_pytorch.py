@@ -1,18 +1,20 @@
 #!/usr/bin/python3
-"""PyTorch DDP against ddp: the same MLP, per-rank batch, optimizer and threads, at 1 and 2 ranks.
+"""PyTorch DDP against ddp: the same model, per-rank batch, optimizer and threads, at 1 and 2 ranks.
 
-What: for each case (model widths and samples per rank) and each rank count, runs PyTorch's
+What: for each case (model and samples per rank) and each rank count, runs PyTorch's
 DistributedDataParallel (gloo) and ddp-train under the same mpirun wrapper, in turns, several
 trials, and prints samples/s for both and their ratio (best trial; the spread beside it, since a
-shared 2-core machine is noisy). Both train a Linear/ReLU stack with cross-entropy and SGD
-(lr 0.01, momentum 0.9) on random data already in memory, one compute thread per rank, a
-25 MiB gradient bucket, and both are timed after the same warm-up steps.
+shared 2-core machine is noisy). Both train the same model (a Linear/ReLU stack, or the cnn:
+family's convolutions with BatchNorm on 1x28x28 images) with cross-entropy and SGD (lr 0.01,
+momentum 0.9) on random data already in memory, one compute thread per rank, a 25 MiB gradient
+bucket, and both are timed after the same warm-up steps.
 
 Usage (Debian's python3, which has torch 1.13; `apt-get install -y python3-torch` adds it):
   /usr/bin/python3 benchmarks/compare_pytorch.py [--ddp-train build/src/apps/ddp-train]
-      [--ranks 1,2] [--cases 784,1024,1024,10/64/300 5,64,2/15/3000] [--trials 3] [--threads 1]
-      [--csv FILE]
-A case is WIDTHS/SAMPLES_PER_RANK/STEPS. Without torch it prints why it skips and exits 0.
+      [--ranks 1,2] [--cases 784,1024,1024,10/64/300 5,64,2/15/3000 cnn:32,64:512/64/60]
+      [--trials 3] [--threads 1] [--csv FILE]
+A case is MODEL/SAMPLES_PER_RANK/STEPS, MODEL an MLP's widths or cnn:C1,...:HIDDEN. Without
+torch it prints why it skips and exits 0.
 It is a benchmark, not a test: it checks only that both sides ran and trained.
 """
 import json
@@ -21,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 
-from peer import (ROOT, WARMUP_STEPS, ddp_train_args, free_port, make_parser, positive_int,
-                  positive_int_list, print_table, read_summary, time_steps, torch_mlp)
+from peer import (ROOT, WARMUP_STEPS, ddp_train_args, free_port, make_parser, model_io,
+                  positive_int, positive_int_list, print_table, read_summary, time_steps,
+                  torch_model)
 
 
 def worker(args):
@@ -36,15 +39,15 @@ def worker(args):
     rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
     world = int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
     dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=world)
-    widths = [int(w) for w in args.widths.split(",")]
+    sample_shape, classes = model_io(args.widths)
     torch.manual_seed(1234)
-    model = torch.nn.parallel.DistributedDataParallel(torch_mlp(torch, widths))
+    model = torch.nn.parallel.DistributedDataParallel(torch_model(torch, args.widths))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     # A pool of batches in memory, like ddp-train's synthetic set: no loading is timed.
     generator = torch.Generator().manual_seed(rank)
-    pool = [(torch.randn(args.batch, widths[0], generator=generator),
-             torch.randint(0, widths[-1], (args.batch,), generator=generator))
+    pool = [(torch.randn(args.batch, *sample_shape, generator=generator),
+             torch.randint(0, classes, (args.batch,), generator=generator))
             for _ in range(16)]
 
     def step(i):
@@ -73,25 +76,25 @@ def mpirun(ranks, threads, command):
     return result.stdout
 
 
-def run_pytorch(ranks, widths, batch, steps, threads):
+def run_pytorch(ranks, model, batch, steps, threads):
     out = mpirun(ranks, threads, [sys.executable, os.path.abspath(__file__), "--worker",
-                         "--widths", widths, "--batch", str(batch), "--steps", str(steps),
+                         "--widths", model, "--batch", str(batch), "--steps", str(steps),
                          "--threads", str(threads), "--port", str(free_port())])
     return json.loads(out.strip().splitlines()[-1])["samples_per_s"]
 
 
-def run_ddp(ddp_train, ranks, widths, batch, steps, threads):
+def run_ddp(ddp_train, ranks, model, batch, steps, threads):
     with tempfile.TemporaryDirectory() as folder:
         metrics = os.path.join(folder, "metrics.jsonl")
         samples = (steps + WARMUP_STEPS) * batch * ranks  # one epoch, every step a new batch
         mpirun(ranks, threads, [ddp_train, "--threads", str(threads)]
-               + ddp_train_args(widths, samples, batch * ranks, 1, steps, metrics))
+               + ddp_train_args(model, samples, batch * ranks, 1, steps, metrics))
         return read_summary(metrics)["samples_per_s"]
 
 
 def main():
     parser = make_parser(__doc__.split("\n")[0], "build/src/apps/ddp-train",
-                         ["784,1024,1024,10/64/300", "5,64,2/15/3000"])
+                         ["784,1024,1024,10/64/300", "5,64,2/15/3000", "cnn:32,64:512/64/60"])
     parser.add_argument("--ranks", type=positive_int_list, default=[1, 2])
     parser.add_argument("--threads", type=positive_int, default=1)
     args = parser.parse_args()
@@ -109,16 +112,16 @@ def main():
                  "(launch/build.sh) or pass --ddp-train")
     ranks_list = args.ranks
     rows = []
-    for widths, batch, steps in args.cases:
+    for model, batch, steps in args.cases:
         pytorch = {r: [] for r in ranks_list}
         ours = {r: [] for r in ranks_list}
         # In turns, so that both sides see the same machine (neighbours' load, frequency).
         for _ in range(args.trials):
             for r in ranks_list:
-                pytorch[r].append(run_pytorch(r, widths, batch, steps, args.threads))
-                ours[r].append(run_ddp(args.ddp_train, r, widths, batch, steps, args.threads))
+                pytorch[r].append(run_pytorch(r, model, batch, steps, args.threads))
+                ours[r].append(run_ddp(args.ddp_train, r, model, batch, steps, args.threads))
         for r in ranks_list:
-            rows.append((widths.replace(",", "-"), batch, r, max(pytorch[r]), min(pytorch[r]),
+            rows.append((model.replace(",", "-"), batch, r, max(pytorch[r]), min(pytorch[r]),
                          max(ours[r]), min(ours[r])))
 
     header = ("model", "per_rank_batch", "ranks", "pytorch_samples_s", "pytorch_worst",

@@ -25,16 +25,28 @@ def positive_int_list(text):
             f"'{text}' must be positive integers separated by commas, e.g. 1,2") from None
 
 
+def model_spec(text):
+    """ddp-train's --model for a case's model: "784,1024,10" (an MLP's widths) is
+    "mlp:784,1024,10"; "cnn:32,64:512" is itself."""
+    return text if ":" in text else "mlp:" + text
+
+
 def case(text):
-    """"784,1024,10/64/300" (widths/batch/steps) -> ("784,1024,10", 64, 300)."""
+    """"784,1024,10/64/300" or "cnn:32,64:512/64/100" (model/batch/steps) -> (model, 64, 300)."""
     parts = text.split("/")
     try:
-        if len(parts) != 3 or len(positive_int_list(parts[0])) < 2:
+        if len(parts) != 3:
             raise argparse.ArgumentTypeError(text)
-        return parts[0], positive_int(parts[1]), positive_int(parts[2])
-    except argparse.ArgumentTypeError:
+        model = parts[0]
+        if model.startswith("cnn:"):
+            cnn_layers(model)
+        elif len(positive_int_list(model)) < 2:
+            raise argparse.ArgumentTypeError(text)
+        return model, positive_int(parts[1]), positive_int(parts[2])
+    except (argparse.ArgumentTypeError, ValueError):
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not WIDTHS/BATCH/STEPS, e.g. 784,1024,10/64/300") from None
+            f"'{text}' is not MODEL/BATCH/STEPS with MODEL an MLP's widths or cnn:C1,...:HIDDEN, "
+            "e.g. 784,1024,10/64/300 or cnn:32,64:512/64/100") from None
 
 
 def make_parser(description, ddp_train, cases):
@@ -69,6 +81,40 @@ def torch_mlp(torch, widths):
     return torch.nn.Sequential(*layers)
 
 
+CNN_INPUT = (1, 28, 28)  # ddp-train's cnn: family on synthetic data takes Fashion-MNIST's shape
+CNN_CLASSES = 10
+
+
+def cnn_layers(spec):
+    """"cnn:32,64:512" -> ([32, 64], 512)."""
+    _, channels, hidden = spec.split(":")
+    return positive_int_list(channels), positive_int(hidden)
+
+
+def torch_model(torch, model):
+    """The torch module ddp-train builds for a case's model (see model_spec): the MLP above, or
+    the cnn: family's Conv2d(k5, p2)-BatchNorm2d-ReLU-MaxPool2d(2) stages, Flatten, Linear, ReLU,
+    Linear."""
+    if not model.startswith("cnn:"):
+        return torch_mlp(torch, [int(w) for w in model.split(",")])
+    nn = torch.nn
+    channels, hidden = cnn_layers(model)
+    layers, c, h, w = [], *CNN_INPUT
+    for out in channels:
+        layers += [nn.Conv2d(c, out, 5, padding=2), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+        c, h, w = out, h // 2, w // 2
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(), nn.Linear(hidden, CNN_CLASSES)]
+    return nn.Sequential(*layers)
+
+
+def model_io(model):
+    """(one sample's shape, classes) of a case's model."""
+    if model.startswith("cnn:"):
+        return CNN_INPUT, CNN_CLASSES
+    widths = [int(w) for w in model.split(",")]
+    return (widths[0],), widths[-1]
+
+
 def time_steps(step, steps, ready=lambda: None):
     """Seconds for steps calls of step(i) after WARMUP_STEPS untimed ones; ready() waits for
     outstanding work (a GPU's queue, the other ranks) before the clock starts."""
@@ -82,11 +128,11 @@ def time_steps(step, steps, ready=lambda: None):
     return time.perf_counter() - start
 
 
-def ddp_train_args(widths, samples, batch, epochs, steps, metrics):
+def ddp_train_args(model, samples, batch, epochs, steps, metrics):
     """ddp-train's options for the compared run: SGD (lr 0.01, momentum 0.9), 25 MiB buckets, in-memory
     synthetic data, steps + WARMUP_STEPS steps, one summary at the end in metrics."""
     total = steps + WARMUP_STEPS
-    return ["--model", "mlp:" + widths, "--data", f"synthetic:{samples}", "--val-fraction", "0",
+    return ["--model", model_spec(model), "--data", f"synthetic:{samples}", "--val-fraction", "0",
             "--batch-size", str(batch), "--epochs", str(epochs), "--max-steps", str(total),
             "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--bucket-mb", "25",
             "--progress", "lines", "--log-every", str(total), "--metrics-out", metrics]

@@ -1,35 +1,15 @@
 #include "ddp/models/mlp.hpp"
 
-#include <charconv>
-
 #include "ddp/core/error.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/models/registry.hpp"
 #include "ddp/nn/activation.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/linear.hpp"
+#include "spec_arguments.hpp"
 
 namespace ddp::models {
 namespace {
-
-// "784,128,10" -> {784, 128, 10}; spec is quoted in the error when malformed.
-std::vector<std::int64_t> parse_widths(const std::string& spec, const std::string& arguments) {
-  std::vector<std::int64_t> widths;
-  const char* cursor = arguments.data();
-  const char* end = arguments.data() + arguments.size();
-  while (cursor <= end) {
-    std::int64_t width = 0;
-    auto [next, ec] = std::from_chars(cursor, end, width);
-    DDP_CHECK_OPTION(ec == std::errc() && width > 0 && (next == end || *next == ','), "model", spec,
-                     "layer widths must be positive integers separated by commas, e.g. "
-                     "mlp:784,128,10");
-    widths.push_back(width);
-    cursor = next + 1;
-  }
-  DDP_CHECK_OPTION(widths.size() >= 2, "model", spec,
-                   "needs at least an input and an output width, e.g. mlp:784,10");
-  return widths;
-}
 
 class MlpFamily : public ModelFamily {
  public:
@@ -37,7 +17,10 @@ class MlpFamily : public ModelFamily {
   std::string usage() const override { return "mlp:IN,H1,...,OUT (e.g. mlp:784,128,10)"; }
   Model build(const std::string& spec, const std::string& arguments,
               const BuildOptions& options) const override {
-    std::vector<std::int64_t> widths = parse_widths(spec, arguments);
+    std::vector<std::int64_t> widths =
+        detail::parse_positive_list(spec, arguments, "mlp:784,128,10");
+    DDP_CHECK_OPTION(widths.size() >= 2, "model", spec,
+                     "needs at least an input and an output width, e.g. mlp:784,10");
     const ModelSignature signature{.sample_shape = {widths.front()}, .classes = widths.back()};
     return {make_mlp({.widths = std::move(widths),
                       .activation = options.activation,

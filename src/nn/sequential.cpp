@@ -7,9 +7,9 @@
 
 namespace ddp::nn {
 
-void Sequential::append(std::unique_ptr<Module> module) {
+void Sequential::append(std::unique_ptr<Module> module, std::string name) {
   DDP_CHECK(module != nullptr, "Sequential::append got a null module");
-  register_module(std::to_string(layers_.size()), *module);
+  register_module(name.empty() ? std::to_string(layers_.size()) : std::move(name), *module);
   if (layers_.empty()) module->set_input_grad_needed(input_grad_needed());
   module->train(is_training());
   if (!layers_.empty()) {

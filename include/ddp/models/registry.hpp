@@ -24,6 +24,11 @@ struct BuildOptions {
   kernels::Activation activation = kernels::Activation::relu;
   // Dropout probability where the family has dropout layers; 0 adds none.
   float dropout = 0.0f;
+  // What the data offers, for a family whose spec leaves the input open (cnn:, resnet:): one
+  // sample's shape ({channels, height, width} for images) and the number of classes. The defaults
+  // are Fashion-MNIST's, for programs without data (ddp-bench).
+  Shape sample_shape = {1, 28, 28};
+  std::int64_t classes = 10;
 };
 
 // What a model takes and predicts, so that a program can check its data against it.

@@ -1,0 +1,18 @@
+// Reading the arguments of a model spec ("32,64:512"), shared by the families' files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ddp::models::detail {
+
+// "784,128,10" -> {784, 128, 10}. Anything else (empty items, non-positive or non-numeric ones)
+// is an InvalidOption ("model", spec) that shows `example`.
+std::vector<std::int64_t> parse_positive_list(const std::string& spec, const std::string& text,
+                                              const std::string& example);
+
+// "32,64:512" -> {"32,64", "512"}: the text split at every ':'.
+std::vector<std::string> split_fields(const std::string& text);
+
+}  // namespace ddp::models::detail
