@@ -1,19 +1,13 @@
 #include "ddp/nn/linear.hpp"
 
-#include <cmath>
-
 #include "ddp/kernels/bias.hpp"
 #include "ddp/kernels/gemm.hpp"
+#include "ddp/nn/init.hpp"
 
 namespace ddp::nn {
 namespace {
 
 using kernels::Transpose;
-
-void fill_uniform(Tensor& t, float bound, Generator& generator) {
-  float* data = t.data<float>();
-  for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = generator.uniform(-bound, bound);
-}
 
 }  // namespace
 
@@ -23,7 +17,7 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, Generator& g
   DDP_CHECK_ARG(in_features > 0 && out_features > 0, "Linear("
                                                          << in_features << ", " << out_features
                                                          << ") needs positive feature counts");
-  const float bound = 1.0f / std::sqrt(static_cast<float>(in_features));
+  const float bound = fan_in_uniform_bound(in_features);
   fill_uniform(register_parameter("weight", {out_features, in_features}).value, bound, generator);
   if (with_bias) fill_uniform(register_parameter("bias", {out_features}).value, bound, generator);
 }

@@ -23,6 +23,7 @@
 #include "ddp/kernels/shape.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/activation.hpp"
+#include "ddp/nn/conv2d.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/flatten.hpp"
@@ -124,6 +125,14 @@ const std::map<std::string, kernels::Activation> kActivations{{"relu", kernels::
 
 Outputs linear(Case& c) {
   nn::Linear layer(c.integer("in"), c.integer("out"), unused_init, c.integer("bias") != 0);
+  return run_module(layer, c);
+}
+
+Outputs conv2d(Case& c) {
+  nn::Conv2d layer(c.integer("in"), c.integer("out"), c.integer("kernel"), unused_init,
+                   {.stride = c.integer("stride"),
+                    .padding = c.integer("padding"),
+                    .bias = c.integer("bias") != 0});
   return run_module(layer, c);
 }
 
@@ -270,7 +279,7 @@ const std::map<std::string, std::function<Outputs(Case&)>> kCases{
     {"flatten", flatten}, {"residual", residual},   {"mlp", mlp},
     {"tied", tied},       {"twice", twice},         {"cross_entropy", cross_entropy},
     {"mse", mse},         {"permute", permute},     {"concat", concat},
-    {"split", split},
+    {"split", split},     {"conv2d", conv2d},
 };
 
 // One case: reads in, runs it, writes its outputs to out.

@@ -194,6 +194,13 @@ def mse_case(normalizer):
                      lambda p, t: F.mse_loss(p, t, reduction="sum") / divisor, prediction, target)
 
 
+def conv2d_case(in_channels, out_channels, kernel, x_shape, stride=1, padding=0, bias=True):
+    metadata = {"layer": "conv2d", "in": in_channels, "out": out_channels, "kernel": kernel,
+                "stride": stride, "padding": padding, "bias": int(bias)}
+    module = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding, bias=bias)
+    return module_case(metadata, module, torch.randn(*x_shape))
+
+
 def permute_case(x, dims):
     return Case({"layer": "permute", "dims": ",".join(map(str, dims))}, {"x": x.numpy()},
                 {"y": x.permute(*dims).contiguous().numpy()}, exact=True)
@@ -250,6 +257,21 @@ CASES = {
     "concat_dim2": lambda: concat_case([torch.randn(3, 2, 1), torch.randn(3, 2, 6)], 2),
     "split_dim1": lambda: split_case(torch.randn(4, 6, 3), [1, 3, 2], 1),
     "split_dim0": lambda: split_case(torch.randn(4, 6, 3), [3, 1], 0),
+    # Conv2d on images of H != W: every kernel, stride and padding the models use, with and
+    # without bias, a batch too small for the kernel's last rows and columns at stride 2.
+    "conv2d_k3_p1": lambda: conv2d_case(3, 4, 3, (2, 3, 7, 5), padding=1),
+    "conv2d_k5_p2_s2": lambda: conv2d_case(2, 3, 5, (3, 2, 9, 8), stride=2, padding=2),
+    "conv2d_k3_s2_p0": lambda: conv2d_case(3, 2, 3, (2, 3, 8, 7), stride=2, bias=False),
+    "conv2d_k1_no_bias": lambda: conv2d_case(4, 6, 1, (2, 4, 5, 6), bias=False),
+    "conv2d_k1_s2": lambda: conv2d_case(3, 5, 1, (2, 3, 7, 6), stride=2),
+    "conv2d_k5_p0": lambda: conv2d_case(1, 4, 5, (2, 1, 9, 6)),
+    # The first layer of the MNIST CNN: one image per GEMM, in place.
+    "conv2d_mnist_first": lambda: conv2d_case(1, 8, 5, (2, 1, 28, 28), padding=2),
+    # 4x3 maps: 21 images per GEMM on the CPU, so 45 images are chunks of 21, 21 and 3, each
+    # permuted from the GEMM's layout.
+    "conv2d_small_maps": lambda: conv2d_case(2, 3, 3, (45, 2, 4, 3), padding=1),
+    # A rank with an empty slice of the batch: zero gradients of the right shapes.
+    "conv2d_empty_batch": lambda: conv2d_case(2, 3, 3, (0, 2, 5, 4), padding=1),
 }
 
 

@@ -1,6 +1,8 @@
-// A bias broadcast over the rows of a CUDA matrix, and its gradient (the column sums).
+// A bias broadcast over the rows of a CUDA matrix or the channels of CUDA feature maps, and its
+// gradient (the column sums, or the sums per channel).
 #include "cuda_kernels.hpp"
 #include "launch.cuh"
+#include "reduce.cuh"
 
 namespace ddp::kernels::cuda {
 namespace {
@@ -26,6 +28,21 @@ __global__ void sum_rows_kernel(const float* dy, float* grad, std::int64_t rows,
   grad[column] = column_total;
 }
 
+// sum_channels: one block per channel, each thread adds a strided share of the channel's elements
+// over every map, then the block adds its threads' sums as a tree, in a fixed order.
+__global__ void sum_channels_kernel(const float* dy, float* grad, std::int64_t batch,
+                                    std::int64_t channels, std::int64_t positions,
+                                    bool accumulate) {
+  const std::int64_t channel = blockIdx.x;
+  float total = 0.0f;
+  for (std::int64_t e = threadIdx.x; e < batch * positions; e += kReduceThreads) {
+    const std::int64_t b = e / positions;
+    total += dy[(b * channels + channel) * positions + e % positions];
+  }
+  const float channel_total = block_sum(total);
+  if (threadIdx.x == 0) grad[channel] = (accumulate ? grad[channel] : 0.0f) + channel_total;
+}
+
 }  // namespace
 
 void broadcast_rows(const Tensor& bias, Tensor& y) {
@@ -46,6 +63,28 @@ void sum_rows(const Tensor& dy, Tensor& grad_bias, bool accumulate) {
   DeviceGuard guard(device.index);
   sum_rows_kernel<<<blocks, dim3(kColumns, kRowLanes), 0, stream(device.index)>>>(
       in, out, dy.size(0), features, accumulate);
+  DDP_CUDA_CHECK(cudaGetLastError());
+}
+
+void broadcast_channels(const Tensor& bias, Tensor& y) {
+  const Device device = y.device();
+  const float* b = detail::data_on<float>(bias, device, "broadcast_channels");
+  float* out = detail::data_on<float>(y, device, "broadcast_channels");
+  const std::int64_t channels = y.size(1);
+  const std::int64_t positions = y.size(2);
+  for_each_index(device, y.numel(),
+                 [=] __device__(std::int64_t i) { out[i] = b[(i / positions) % channels]; });
+}
+
+void sum_channels(const Tensor& dy, Tensor& grad_bias, bool accumulate) {
+  const Device device = grad_bias.device();
+  const float* in = detail::data_on<float>(dy, device, "sum_channels");
+  float* out = detail::data_on<float>(grad_bias, device, "sum_channels");
+  const std::int64_t channels = dy.size(1);
+  if (channels == 0) return;
+  DeviceGuard guard(device.index);
+  sum_channels_kernel<<<static_cast<unsigned>(channels), kReduceThreads, 0, stream(device.index)>>>(
+      in, out, dy.size(0), channels, dy.size(2), accumulate);
   DDP_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "../conv_shape.hpp"
 #include "../shape_plan.hpp"
 #include "ddp/kernels/activation.hpp"
 #include "ddp/kernels/gemm.hpp"
@@ -24,6 +25,12 @@ void gemm(const GemmCall& call, const Tensor& a, const Tensor& b, Tensor& c);
 
 void broadcast_rows(const Tensor& bias, Tensor& y);
 void sum_rows(const Tensor& dy, Tensor& grad_bias, bool accumulate);
+void broadcast_channels(const Tensor& bias, Tensor& y);
+void sum_channels(const Tensor& dy, Tensor& grad_bias, bool accumulate);
+
+// The image and col checked against shape (and not empty).
+void im2col(const Tensor& x, const detail::ConvShape& shape, Tensor& col);
+void col2im(const Tensor& col, const detail::ConvShape& shape, Tensor& x);
 
 void activation_forward(Activation activation, const Tensor& x, Tensor& y);
 void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& z, Tensor& y);

@@ -112,6 +112,22 @@ void sum_rows(const Tensor&, Tensor& grad_bias, bool) {
   not_built("sum_rows", grad_bias);
 }
 
+void broadcast_channels(const Tensor&, Tensor& y) {
+  not_built("broadcast_channels", y);
+}
+
+void sum_channels(const Tensor&, Tensor& grad_bias, bool) {
+  not_built("sum_channels", grad_bias);
+}
+
+void im2col(const Tensor&, const detail::ConvShape&, Tensor& col) {
+  not_built("im2col", col);
+}
+
+void col2im(const Tensor&, const detail::ConvShape&, Tensor& x) {
+  not_built("col2im", x);
+}
+
 void activation_forward(Activation, const Tensor&, Tensor& y) {
   not_built("activation_forward", y);
 }
