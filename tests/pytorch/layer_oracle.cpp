@@ -29,6 +29,7 @@
 #include "ddp/nn/flatten.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/loss.hpp"
+#include "ddp/nn/pooling.hpp"
 #include "ddp/nn/residual.hpp"
 #include "ddp/nn/sequential.hpp"
 #include "shared_weight_models.hpp"
@@ -159,6 +160,22 @@ Outputs flatten(Case& c) {
   return run_module(layer, c);
 }
 
+// "stride" 0 is PyTorch's stride=None.
+Outputs max_pool(Case& c) {
+  nn::MaxPool2d layer(c.integer("kernel"), c.integer("stride"));
+  return run_module(layer, c);
+}
+
+Outputs avg_pool(Case& c) {
+  nn::AvgPool2d layer(c.integer("kernel"), c.integer("stride"));
+  return run_module(layer, c);
+}
+
+Outputs adaptive_pool(Case& c) {
+  nn::AdaptiveAvgPool2d layer(c.integer("output"));
+  return run_module(layer, c);
+}
+
 // Linear, ReLU, Linear... with the activations of the "activations" list between the Linears of
 // "widths": the Sequential fuses each Linear's bias into the activation after it.
 std::unique_ptr<nn::Sequential> mlp_of(const std::vector<std::int64_t>& widths,
@@ -274,12 +291,26 @@ Outputs split(Case& c) {
 }
 
 const std::map<std::string, std::function<Outputs(Case&)>> kCases{
-    {"linear", linear},   {"relu", activation},     {"gelu", activation},
-    {"tanh", activation}, {"embedding", embedding}, {"dropout", dropout},
-    {"flatten", flatten}, {"residual", residual},   {"mlp", mlp},
-    {"tied", tied},       {"twice", twice},         {"cross_entropy", cross_entropy},
-    {"mse", mse},         {"permute", permute},     {"concat", concat},
-    {"split", split},     {"conv2d", conv2d},
+    {"linear", linear},
+    {"relu", activation},
+    {"gelu", activation},
+    {"tanh", activation},
+    {"embedding", embedding},
+    {"dropout", dropout},
+    {"flatten", flatten},
+    {"residual", residual},
+    {"mlp", mlp},
+    {"tied", tied},
+    {"twice", twice},
+    {"cross_entropy", cross_entropy},
+    {"mse", mse},
+    {"permute", permute},
+    {"concat", concat},
+    {"split", split},
+    {"max_pool", max_pool},
+    {"avg_pool", avg_pool},
+    {"adaptive_pool", adaptive_pool},
+    {"conv2d", conv2d},
 };
 
 // One case: reads in, runs it, writes its outputs to out.

@@ -178,6 +178,17 @@ def dropout_training_case():
                 {"y": None, "dx": None}, check=check)
 
 
+def pool_case(kind, kernel, stride, x):
+    """MaxPool2d or AvgPool2d; stride 0 is PyTorch's None (= kernel)."""
+    module = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[kind](kernel, stride or None)
+    return module_case({"layer": f"{kind}_pool", "kernel": kernel, "stride": stride}, module, x)
+
+
+def adaptive_pool_case(output, x):
+    return module_case({"layer": "adaptive_pool", "output": output},
+                       nn.AdaptiveAvgPool2d(output), x)
+
+
 def cross_entropy_case(normalizer):
     logits = torch.randn(12, 5) * 3
     target = torch.randint(0, 5, (12,))
@@ -272,6 +283,31 @@ CASES = {
     "conv2d_small_maps": lambda: conv2d_case(2, 3, 3, (45, 2, 4, 3), padding=1),
     # A rank with an empty slice of the batch: zero gradients of the right shapes.
     "conv2d_empty_batch": lambda: conv2d_case(2, 3, 3, (0, 2, 5, 4), padding=1),
+    # Pooling: windows side by side (stride = kernel), overlapping (stride < kernel), with gaps
+    # (stride > kernel), odd sizes, H != W, rows and columns left over in floor mode.
+    "max_pool_k2": lambda: pool_case("max", 2, 0, torch.randn(2, 3, 8, 6)),
+    "max_pool_k3s2": lambda: pool_case("max", 3, 2, torch.randn(2, 2, 7, 9)),
+    "max_pool_k3s1": lambda: pool_case("max", 3, 1, torch.randn(1, 2, 5, 6)),
+    "max_pool_k2s3": lambda: pool_case("max", 2, 3, torch.randn(2, 2, 8, 7)),
+    "max_pool_k3s3": lambda: pool_case("max", 3, 3, torch.randn(1, 3, 10, 11)),
+    # Integers in 0..2: most windows hold equal maxima, so dx pins which one PyTorch picks (the
+    # first in row-major order), also where overlapping windows pick the same element.
+    "max_pool_ties_k3s1": lambda: pool_case("max", 3, 1,
+                                            torch.randint(0, 3, (2, 2, 7, 8)).float()),
+    "max_pool_ties_k2s2": lambda: pool_case("max", 2, 2,
+                                            torch.randint(0, 2, (2, 3, 6, 5)).float()),
+    "max_pool_empty_batch": lambda: pool_case("max", 2, 2, torch.randn(0, 3, 6, 6)),
+    "avg_pool_k2": lambda: pool_case("avg", 2, 0, torch.randn(2, 3, 8, 6)),
+    "avg_pool_k3s2": lambda: pool_case("avg", 3, 2, torch.randn(2, 2, 7, 9)),
+    "avg_pool_k3s1": lambda: pool_case("avg", 3, 1, torch.randn(1, 2, 5, 6)),
+    "avg_pool_k2s3": lambda: pool_case("avg", 2, 3, torch.randn(2, 2, 8, 7)),
+    "avg_pool_empty_batch": lambda: pool_case("avg", 3, 1, torch.randn(0, 2, 5, 5)),
+    "adaptive_pool_1": lambda: adaptive_pool_case(1, torch.randn(3, 4, 7, 5)),
+    # Windows of PyTorch's start/end formula: uneven and overlapping (7 rows into 3), and more
+    # outputs than inputs (3 rows into 4: some rows in two windows).
+    "adaptive_pool_3": lambda: adaptive_pool_case(3, torch.randn(2, 2, 7, 10)),
+    "adaptive_pool_4_of_3": lambda: adaptive_pool_case(4, torch.randn(1, 2, 3, 5)),
+    "adaptive_pool_empty": lambda: adaptive_pool_case(1, torch.randn(0, 4, 3, 3)),
 }
 
 

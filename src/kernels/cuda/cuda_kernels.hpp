@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "../conv_shape.hpp"
+#include "../pool_plan.hpp"
 #include "../shape_plan.hpp"
 #include "ddp/kernels/activation.hpp"
 #include "ddp/kernels/gemm.hpp"
@@ -72,5 +73,12 @@ void copy_rows(const Device& device, void* dst, std::int64_t dst_pitch, const vo
 
 void gather_rows(const Tensor& table, const Tensor& indices, Tensor& out);
 void scatter_add_rows(const Tensor& grad_out, const Tensor& indices, Tensor& grad_table);
+
+// plan: the checked windows of x -> y (or dx -> dy), fixed or adaptive.
+void max_pool2d(const Tensor& x, const detail::Pool2dPlan& plan, Tensor& y, Tensor& argmax);
+void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, const detail::Pool2dPlan& plan,
+                         Tensor& dx);
+void avg_pool2d(const Tensor& x, const detail::Pool2dPlan& plan, Tensor& y);
+void avg_pool2d_backward(const Tensor& dy, const detail::Pool2dPlan& plan, Tensor& dx);
 
 }  // namespace ddp::kernels::cuda

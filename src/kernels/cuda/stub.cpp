@@ -217,6 +217,22 @@ void scatter_add_rows(const Tensor&, const Tensor&, Tensor& grad_table) {
   not_built("scatter_add_rows", grad_table);
 }
 
+void max_pool2d(const Tensor&, const detail::Pool2dPlan&, Tensor& y, Tensor&) {
+  not_built("max_pool2d", y);
+}
+
+void max_pool2d_backward(const Tensor&, const Tensor&, const detail::Pool2dPlan&, Tensor& dx) {
+  not_built("max_pool2d_backward", dx);
+}
+
+void avg_pool2d(const Tensor&, const detail::Pool2dPlan&, Tensor& y) {
+  not_built("avg_pool2d", y);
+}
+
+void avg_pool2d_backward(const Tensor&, const detail::Pool2dPlan&, Tensor& dx) {
+  not_built("avg_pool2d_backward", dx);
+}
+
 }  // namespace cuda
 
 }  // namespace ddp::kernels
