@@ -6,8 +6,9 @@
 // IN's "__metadata__" names the case ("layer") and its configuration (sizes as decimal strings);
 // its tensors are the layer's parameters under PyTorch's state_dict names, the input "x" (or "x0",
 // "x1", ... for concat), the upstream gradient "dy" and a loss's "target". OUT holds "y" (or "y0",
-// ... for split), "loss" for a loss, "dx" when the input has a gradient, and "grad.NAME" for each
-// parameter in parameters() order (a tied parameter once, under its first name).
+// ... for split), "loss" for a loss, "dx" when the input has a gradient, "grad.NAME" for each
+// parameter in parameters() order (a tied parameter once, under its first name) and
+// "buffer.NAME" for each buffer as the forward left it (BatchNorm's running statistics).
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "ddp/kernels/shape.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/activation.hpp"
+#include "ddp/nn/batch_norm.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/flatten.hpp"
@@ -108,6 +110,9 @@ Outputs run_module(nn::Module& module, Case& c) {
   module.train(c.text("mode", "train") == "train");
   module.zero_grad();
   Outputs out{{"y", module.forward(c.tensor("x")).clone()}};
+  for (nn::Buffer* buffer : module.buffers()) {
+    out.push_back({"buffer." + buffer->name, buffer->value.clone()});
+  }
   const Tensor dx = module.backward(c.tensor("dy"));
   if (dx.defined()) out.push_back({"dx", dx.clone()});
   for (nn::Parameter* param : module.parameters()) {
@@ -147,6 +152,17 @@ Outputs dropout(Case& c) {
 
 Outputs flatten(Case& c) {
   nn::Flatten layer;
+  return run_module(layer, c);
+}
+
+// [N, C] or [N, C, L] input.
+Outputs batch_norm1d(Case& c) {
+  nn::BatchNorm1d layer(c.integer("features"), {c.real("eps"), c.real("momentum")});
+  return run_module(layer, c);
+}
+
+Outputs batch_norm2d(Case& c) {
+  nn::BatchNorm2d layer(c.integer("features"), {c.real("eps"), c.real("momentum")});
   return run_module(layer, c);
 }
 
@@ -265,12 +281,24 @@ Outputs split(Case& c) {
 }
 
 const std::map<std::string, std::function<Outputs(Case&)>> kCases{
-    {"linear", linear},   {"relu", activation},     {"gelu", activation},
-    {"tanh", activation}, {"embedding", embedding}, {"dropout", dropout},
-    {"flatten", flatten}, {"residual", residual},   {"mlp", mlp},
-    {"tied", tied},       {"twice", twice},         {"cross_entropy", cross_entropy},
-    {"mse", mse},         {"permute", permute},     {"concat", concat},
+    {"linear", linear},
+    {"relu", activation},
+    {"gelu", activation},
+    {"tanh", activation},
+    {"embedding", embedding},
+    {"dropout", dropout},
+    {"flatten", flatten},
+    {"residual", residual},
+    {"mlp", mlp},
+    {"tied", tied},
+    {"twice", twice},
+    {"cross_entropy", cross_entropy},
+    {"mse", mse},
+    {"permute", permute},
+    {"concat", concat},
     {"split", split},
+    {"batch_norm1d", batch_norm1d},
+    {"batch_norm2d", batch_norm2d},
 };
 
 // One case: reads in, runs it, writes its outputs to out.

@@ -63,6 +63,7 @@ def module_case(metadata, module, x, mode="train"):
         if x.is_floating_point():
             out["dx"] = xin.grad
         out.update({f"grad.{name}": p.grad for name, p in m.named_parameters()})
+        out.update({f"buffer.{name}": b for name, b in m.named_buffers()})  # after the forward
         results[dtype] = numpy_of(out)
     # state_dict() lists a tied parameter under each of its names, as the file does.
     inputs = numpy_of(module.state_dict())
@@ -178,6 +179,22 @@ def dropout_training_case():
                 {"y": None, "dx": None}, check=check)
 
 
+def batch_norm_case(kind, x, mode="train", eps=1e-5, momentum=0.1):
+    """BatchNorm1d or 2d with random affine parameters and running statistics (a mean far from 0
+    and a variance far from 1, as a trained layer has); the buffers after the forward compare too."""
+    channels = x.shape[1]
+    module = getattr(nn, kind)(channels, eps=eps, momentum=momentum)
+    with torch.no_grad():
+        module.weight.copy_(torch.randn(channels))
+        module.bias.copy_(torch.randn(channels))
+        module.running_mean.copy_(torch.randn(channels))
+        module.running_var.copy_(torch.rand(channels) + 0.5)
+        module.num_batches_tracked.fill_(7)
+    metadata = {"layer": kind.lower().replace("batchnorm", "batch_norm"), "features": channels,
+                "eps": eps, "momentum": momentum}
+    return module_case(metadata, module, x, mode)
+
+
 def cross_entropy_case(normalizer):
     logits = torch.randn(12, 5) * 3
     target = torch.randint(0, 5, (12,))
@@ -250,6 +267,15 @@ CASES = {
     "concat_dim2": lambda: concat_case([torch.randn(3, 2, 1), torch.randn(3, 2, 6)], 2),
     "split_dim1": lambda: split_case(torch.randn(4, 6, 3), [1, 3, 2], 1),
     "split_dim0": lambda: split_case(torch.randn(4, 6, 3), [3, 1], 0),
+    # Inputs offset from 0 and scaled: the statistics must not lose the variance to the mean.
+    "batch_norm1d_2d": lambda: batch_norm_case("BatchNorm1d", torch.randn(16, 5) * 3 + 4),
+    "batch_norm1d_3d": lambda: batch_norm_case("BatchNorm1d", torch.randn(4, 6, 7) * 2 - 5,
+                                               momentum=0.3),
+    "batch_norm1d_eval": lambda: batch_norm_case("BatchNorm1d", torch.randn(8, 5, 3), "eval"),
+    "batch_norm2d": lambda: batch_norm_case("BatchNorm2d", torch.randn(3, 4, 5, 6) + 10,
+                                            eps=1e-3),
+    "batch_norm2d_two_rows": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 3, 1, 1)),
+    "batch_norm2d_eval": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 4, 3, 3), "eval"),
 }
 
 
