@@ -4,24 +4,15 @@
 
 #include "checks.hpp"
 #include "cuda/cuda_kernels.hpp"
+#include "lane_sums.hpp"
 
 namespace ddp::kernels {
 namespace {
 
-// Sums f(x[i]) in double over kLanes independent partial sums: one chain would wait on the
-// previous add for every element, lanes let the compiler vectorise without reassociating.
 template <typename F>
 double lane_sum(const float* data, std::int64_t n, F f) {
-  constexpr std::int64_t kLanes = 8;
-  std::array<double, kLanes> lanes{};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (std::int64_t j = 0; j < kLanes; ++j) lanes[j] += f(static_cast<double>(data[i + j]));
-  }
-  double total = 0.0;
-  for (; i < n; ++i) total += f(static_cast<double>(data[i]));
-  for (double lane : lanes) total += lane;
-  return total;
+  return detail::lane_sums<1>(
+      n, [&](std::int64_t i) { return std::array<double, 1>{f(static_cast<double>(data[i]))}; })[0];
 }
 
 }  // namespace

@@ -6,8 +6,9 @@
 // IN's "__metadata__" names the case ("layer") and its configuration (sizes as decimal strings);
 // its tensors are the layer's parameters under PyTorch's state_dict names, the input "x" (or "x0",
 // "x1", ... for concat), the upstream gradient "dy" and a loss's "target". OUT holds "y" (or "y0",
-// ... for split), "loss" for a loss, "dx" when the input has a gradient, and "grad.NAME" for each
-// parameter in parameters() order (a tied parameter once, under its first name).
+// ... for split), "loss" for a loss, "dx" when the input has a gradient, "grad.NAME" for each
+// parameter in parameters() order (a tied parameter once, under its first name) and
+// "buffer.NAME" for each buffer as the forward left it (BatchNorm's running statistics).
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -24,6 +25,7 @@
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/activation.hpp"
 #include "ddp/nn/conv2d.hpp"
+#include "ddp/nn/batch_norm.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/flatten.hpp"
@@ -110,6 +112,9 @@ Outputs run_module(nn::Module& module, Case& c) {
   module.train(c.text("mode", "train") == "train");
   module.zero_grad();
   Outputs out{{"y", module.forward(c.tensor("x")).clone()}};
+  for (nn::Buffer* buffer : module.buffers()) {
+    out.push_back({"buffer." + buffer->name, buffer->value.clone()});
+  }
   const Tensor dx = module.backward(c.tensor("dy"));
   if (dx.defined()) out.push_back({"dx", dx.clone()});
   for (nn::Parameter* param : module.parameters()) {
@@ -173,6 +178,17 @@ Outputs avg_pool(Case& c) {
 
 Outputs adaptive_pool(Case& c) {
   nn::AdaptiveAvgPool2d layer(c.integer("output"));
+  return run_module(layer, c);
+}
+
+// [N, C] or [N, C, L] input.
+Outputs batch_norm1d(Case& c) {
+  nn::BatchNorm1d layer(c.integer("features"), {c.real("eps"), c.real("momentum")});
+  return run_module(layer, c);
+}
+
+Outputs batch_norm2d(Case& c) {
+  nn::BatchNorm2d layer(c.integer("features"), {c.real("eps"), c.real("momentum")});
   return run_module(layer, c);
 }
 
@@ -311,6 +327,8 @@ const std::map<std::string, std::function<Outputs(Case&)>> kCases{
     {"avg_pool", avg_pool},
     {"adaptive_pool", adaptive_pool},
     {"conv2d", conv2d},
+    {"batch_norm1d", batch_norm1d},
+    {"batch_norm2d", batch_norm2d},
 };
 
 // One case: reads in, runs it, writes its outputs to out.

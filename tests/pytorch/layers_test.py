@@ -63,6 +63,7 @@ def module_case(metadata, module, x, mode="train"):
         if x.is_floating_point():
             out["dx"] = xin.grad
         out.update({f"grad.{name}": p.grad for name, p in m.named_parameters()})
+        out.update({f"buffer.{name}": b for name, b in m.named_buffers()})  # after the forward
         results[dtype] = numpy_of(out)
     # state_dict() lists a tied parameter under each of its names, as the file does.
     inputs = numpy_of(module.state_dict())
@@ -189,6 +190,22 @@ def adaptive_pool_case(output, x):
                        nn.AdaptiveAvgPool2d(output), x)
 
 
+def batch_norm_case(kind, x, mode="train", eps=1e-5, momentum=0.1):
+    """BatchNorm1d or 2d with random affine parameters and running statistics (a mean far from 0
+    and a variance far from 1, as a trained layer has); the buffers after the forward compare too."""
+    channels = x.shape[1]
+    module = getattr(nn, kind)(channels, eps=eps, momentum=momentum)
+    with torch.no_grad():
+        module.weight.copy_(torch.randn(channels))
+        module.bias.copy_(torch.randn(channels))
+        module.running_mean.copy_(torch.randn(channels))
+        module.running_var.copy_(torch.rand(channels) + 0.5)
+        module.num_batches_tracked.fill_(7)
+    metadata = {"layer": kind.lower().replace("batchnorm", "batch_norm"), "features": channels,
+                "eps": eps, "momentum": momentum}
+    return module_case(metadata, module, x, mode)
+
+
 def cross_entropy_case(normalizer):
     logits = torch.randn(12, 5) * 3
     target = torch.randint(0, 5, (12,))
@@ -308,6 +325,15 @@ CASES = {
     "adaptive_pool_3": lambda: adaptive_pool_case(3, torch.randn(2, 2, 7, 10)),
     "adaptive_pool_4_of_3": lambda: adaptive_pool_case(4, torch.randn(1, 2, 3, 5)),
     "adaptive_pool_empty": lambda: adaptive_pool_case(1, torch.randn(0, 4, 3, 3)),
+    # Inputs offset from 0 and scaled: the statistics must not lose the variance to the mean.
+    "batch_norm1d_2d": lambda: batch_norm_case("BatchNorm1d", torch.randn(16, 5) * 3 + 4),
+    "batch_norm1d_3d": lambda: batch_norm_case("BatchNorm1d", torch.randn(4, 6, 7) * 2 - 5,
+                                               momentum=0.3),
+    "batch_norm1d_eval": lambda: batch_norm_case("BatchNorm1d", torch.randn(8, 5, 3), "eval"),
+    "batch_norm2d": lambda: batch_norm_case("BatchNorm2d", torch.randn(3, 4, 5, 6) + 10,
+                                            eps=1e-3),
+    "batch_norm2d_two_rows": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 3, 1, 1)),
+    "batch_norm2d_eval": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 4, 3, 3), "eval"),
 }
 
 

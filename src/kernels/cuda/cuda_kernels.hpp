@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "../channel_layout.hpp"
 #include "../conv_shape.hpp"
 #include "../pool_plan.hpp"
 #include "../shape_plan.hpp"
@@ -37,6 +38,25 @@ void activation_forward(Activation activation, const Tensor& x, Tensor& y);
 void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& z, Tensor& y);
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
                          Tensor& dx);
+
+// Batch norm: layout is x's (or dy's) view as [batch, channels, inner].
+void batch_norm_statistics(const detail::ChannelLayout& layout, const Tensor& x, Tensor& stats);
+void batch_norm_moments(const Tensor& stats, double eps, Tensor& moments);
+void batch_norm_running_moments(const Tensor& running_mean, const Tensor& running_var, double eps,
+                                Tensor& moments);
+void batch_norm_update_running(const Tensor& stats, double momentum, Tensor& running_mean,
+                               Tensor& running_var, Tensor& num_batches_tracked);
+void batch_norm_forward(const detail::ChannelLayout& layout, const Tensor& x, const Tensor& moments,
+                        const Tensor& weight, const Tensor& bias, Tensor& y);
+void batch_norm_backward_sums(const detail::ChannelLayout& layout, const Tensor& x,
+                              const Tensor& dy, const Tensor& moments, Tensor& grad_sums);
+void batch_norm_parameter_grads(const Tensor& grad_sums, Tensor& grad_weight,
+                                bool accumulate_weight, Tensor& grad_bias, bool accumulate_bias);
+void batch_norm_backward_input(const detail::ChannelLayout& layout, const Tensor& x,
+                               const Tensor& dy, const Tensor& moments, const Tensor& weight,
+                               const Tensor& grad_sums, double count, Tensor& dx);
+void batch_norm_backward_input_eval(const detail::ChannelLayout& layout, const Tensor& dy,
+                                    const Tensor& moments, const Tensor& weight, Tensor& dx);
 
 void softmax_rows(const Tensor& x, Tensor& y);
 void log_softmax_rows(const Tensor& x, Tensor& y);

@@ -128,6 +128,46 @@ void col2im(const Tensor&, const detail::ConvShape&, Tensor& x) {
   not_built("col2im", x);
 }
 
+void batch_norm_statistics(const detail::ChannelLayout&, const Tensor&, Tensor& stats) {
+  not_built("batch_norm_statistics", stats);
+}
+
+void batch_norm_moments(const Tensor&, double, Tensor& moments) {
+  not_built("batch_norm_moments", moments);
+}
+
+void batch_norm_running_moments(const Tensor&, const Tensor&, double, Tensor& moments) {
+  not_built("batch_norm_running_moments", moments);
+}
+
+void batch_norm_update_running(const Tensor&, double, Tensor& running_mean, Tensor&, Tensor&) {
+  not_built("batch_norm_update_running", running_mean);
+}
+
+void batch_norm_forward(const detail::ChannelLayout&, const Tensor&, const Tensor&, const Tensor&,
+                        const Tensor&, Tensor& y) {
+  not_built("batch_norm_forward", y);
+}
+
+void batch_norm_backward_sums(const detail::ChannelLayout&, const Tensor&, const Tensor&,
+                              const Tensor&, Tensor& grad_sums) {
+  not_built("batch_norm_backward_sums", grad_sums);
+}
+
+void batch_norm_parameter_grads(const Tensor&, Tensor& grad_weight, bool, Tensor&, bool) {
+  not_built("batch_norm_parameter_grads", grad_weight);
+}
+
+void batch_norm_backward_input(const detail::ChannelLayout&, const Tensor&, const Tensor&,
+                               const Tensor&, const Tensor&, const Tensor&, double, Tensor& dx) {
+  not_built("batch_norm_backward_input", dx);
+}
+
+void batch_norm_backward_input_eval(const detail::ChannelLayout&, const Tensor&, const Tensor&,
+                                    const Tensor&, Tensor& dx) {
+  not_built("batch_norm_backward_input_eval", dx);
+}
+
 void activation_forward(Activation, const Tensor&, Tensor& y) {
   not_built("activation_forward", y);
 }
