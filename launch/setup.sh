@@ -2,17 +2,20 @@
 # Installs what ddp needs from Debian's apt, only what is missing; does nothing when all is present.
 # --with-pytorch adds Debian's PyTorch and numpy for the tests that take PyTorch as their oracle
 # (tests/pytorch, run by launch/test.sh): they are never a dependency of the library.
-# Usage: launch/setup.sh [--with-slurm] [--with-plots] [--with-pytorch]
+# --with-datasets adds Debian's dataset-fashion-mnist, which ddp-train reads as --data fashion-mnist.
+# Usage: launch/setup.sh [--with-slurm] [--with-plots] [--with-pytorch] [--with-datasets]
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config openmpi-bin libopenmpi-dev libboost-program-options-dev
-          libopenblas-dev libgtest-dev googletest libbenchmark-dev clang libclang-rt-dev)
+          libopenblas-dev zlib1g-dev libgtest-dev googletest libbenchmark-dev clang libclang-rt-dev)
 for arg in "$@"; do
   case "$arg" in
     --with-slurm) packages+=(slurm-wlm) ;;
     --with-plots) packages+=(gnuplot-nox) ;;
     --with-pytorch) packages+=(python3-torch python3-numpy) ;;
-    *) echo "setup.sh: unknown option '$arg'; use --with-slurm, --with-plots or --with-pytorch" >&2
+    --with-datasets) packages+=(dataset-fashion-mnist) ;;
+    *) echo "setup.sh: unknown option '$arg'; use --with-slurm, --with-plots, --with-pytorch or" \
+            "--with-datasets" >&2
        exit 2 ;;
   esac
 done
@@ -26,7 +29,7 @@ done
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "setup.sh: no apt-get here; install by hand: a C++20 compiler, CMake >= 3.25, Open MPI," \
-       "Boost.Program_options, OpenBLAS (with cblas.h), GoogleTest, Google Benchmark," \
+       "Boost.Program_options, OpenBLAS (with cblas.h), zlib, GoogleTest, Google Benchmark," \
        "clang with libFuzzer (for tests/fuzz)" >&2
   exit 1
 fi

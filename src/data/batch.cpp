@@ -17,7 +17,11 @@ Batch collate(const Dataset& dataset, const BatchPlan& plan, const Device& devic
   const std::int64_t k = dataset.feature_count();
   const std::int64_t width = dataset.target_width();
   Batch batch;
-  batch.features = host_tensor({n, k}, DType::float32, device);
+  Shape shape = dataset.sample_shape();
+  DDP_CHECK(numel(shape) == k,
+            "a sample of shape " << to_string(shape) << " is not " << k << " features");
+  shape.insert(shape.begin(), n);
+  batch.features = host_tensor(std::move(shape), DType::float32, device);
   if (dataset.class_count() > 0) batch.labels = host_tensor({n}, DType::int64, device);
   if (width > 0) batch.targets = host_tensor({n, width}, DType::float32, device);
   for (std::int64_t i = 0; i < n; ++i) {

@@ -1,16 +1,13 @@
 #include "ddp/data/idx.hpp"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "ddp/core/error.hpp"
+#include "file_bytes.hpp"
 
 namespace ddp::data {
 namespace {
@@ -24,44 +21,58 @@ std::string hex(std::uint32_t value) {
   return text;
 }
 
-// One IDX file whose header has been read and whose size has been checked against it.
+// Deflate expands at most about 1032 times: a gzip file promising more is cut short or hostile.
+constexpr std::uint64_t kMaxInflateRatio = 1032;
+
+// One IDX file whose header has been read and whose size has been checked against it (a gzip
+// file's inflated size only once it has been read: expect_end).
 struct IdxFile {
-  std::string path;
-  std::ifstream stream;
-  std::uint64_t file_size = 0;
+  explicit IdxFile(const std::string& path) : bytes(path) {}
+  FileBytes bytes;
   std::vector<std::uint32_t> dims;
+  std::uint64_t promised = 0;  // header and data, in bytes; saturates at 2^64 - 1
+  bool overflow = false;       // promised is really more than 2^64
 };
+
+const std::string& path_of(const IdxFile& file) {
+  return file.bytes.path();
+}
 
 std::uint32_t read_u32(IdxFile& file, const char* field) {
   unsigned char bytes[4];
-  if (!file.stream.read(reinterpret_cast<char*>(bytes), 4)) {
-    DDP_THROW(InvalidArgument, file.path << ": file ends inside the header (" << field << ")");
+  if (file.bytes.read(bytes, 4) != 4) {
+    DDP_THROW(InvalidArgument, path_of(file) << ": file ends inside the header (" << field << ")");
   }
   return std::uint32_t{bytes[0]} << 24 | std::uint32_t{bytes[1]} << 16 |
          std::uint32_t{bytes[2]} << 8 | std::uint32_t{bytes[3]};
 }
 
-IdxFile open_idx(const std::string& path, std::uint32_t magic, const char* kind,
-                 const char* const* dim_names, std::size_t ndims) {
-  IdxFile file{path, std::ifstream(path, std::ios::binary), 0, {}};
-  if (!file.stream)
-    DDP_THROW(InvalidArgument, path << ": cannot open (" << std::strerror(errno) << ")");
-  std::error_code error;
-  file.file_size = std::filesystem::file_size(path, error);
-  if (error)
-    DDP_THROW(InvalidArgument, path << ": cannot read its size (" << error.message() << ")");
-  if (file.file_size == 0) DDP_THROW(InvalidArgument, path << ": empty file");
+// "header promises 3 x 2 x 2 bytes of data (28 bytes in all) but the file has 27 bytes (truncated
+// data)": `size` is the file's, or the data a gzip file inflates to.
+[[noreturn]] void refuse_size(const IdxFile& file, std::uint64_t size) {
+  std::ostringstream shape;
+  for (std::size_t d = 0; d < file.dims.size(); ++d) shape << (d ? " x " : "") << file.dims[d];
+  DDP_THROW(InvalidArgument,
+            path_of(file) << ": header promises " << shape.str() << " bytes of data ("
+                          << (file.overflow ? "more than 2^64" : std::to_string(file.promised))
+                          << " bytes in all) but the "
+                          << (file.bytes.gzip() ? "gzip data inflates to " : "file has ") << size
+                          << " bytes (" << (size < file.promised ? "truncated" : "trailing")
+                          << " data)");
+}
+
+void read_header(IdxFile& file, std::uint32_t magic, const char* kind, const char* const* dim_names,
+                 std::size_t ndims) {
+  const std::string& path = path_of(file);
+  if (file.bytes.stored_size() == 0) DDP_THROW(InvalidArgument, path << ": empty file");
 
   const std::uint32_t found = read_u32(file, "magic");
   if (found != magic) {
-    // The files are usually downloaded as .gz; say so rather than only "wrong magic".
-    const bool gzip = (found >> 16) == 0x1f8b;
     DDP_THROW(InvalidArgument, path << ": magic " << hex(found) << " is not an IDX " << kind
-                                    << " file (expected " << hex(magic) << ")"
-                                    << (gzip ? "; it is gzip-compressed: gunzip it first" : ""));
+                                    << " file (expected " << hex(magic) << ")");
   }
   // Multiplying in a budget of the file's size catches a hostile header before any overflow.
-  std::uint64_t promised = 4 + 4 * ndims, payload = 1;
+  std::uint64_t payload = 1;
   for (std::size_t d = 0; d < ndims; ++d) {
     const std::uint32_t extent = read_u32(file, "dimensions");
     if (extent == 0) {
@@ -72,24 +83,35 @@ IdxFile open_idx(const std::string& path, std::uint32_t magic, const char* kind,
                   ? std::numeric_limits<std::uint64_t>::max()
                   : payload * extent;
   }
-  const bool overflow = payload > std::numeric_limits<std::uint64_t>::max() - promised;
-  promised = overflow ? std::numeric_limits<std::uint64_t>::max() : promised + payload;
-  if (file.file_size != promised) {
-    std::ostringstream shape;
-    for (std::size_t d = 0; d < ndims; ++d) shape << (d ? " x " : "") << file.dims[d];
+  const std::uint64_t header = 4 + 4 * ndims;
+  file.overflow = payload > std::numeric_limits<std::uint64_t>::max() - header;
+  file.promised = file.overflow ? std::numeric_limits<std::uint64_t>::max() : header + payload;
+  const std::uint64_t stored = file.bytes.stored_size();
+  if (!file.bytes.gzip() && stored != file.promised) refuse_size(file, stored);
+  // Before anything is allocated for the data, which a gzip file does not size until inflated.
+  if (file.bytes.gzip() && file.promised / kMaxInflateRatio > stored) {
     DDP_THROW(InvalidArgument,
-              path << ": header promises " << shape.str() << " bytes of data ("
-                   << (overflow ? "more than 2^64" : std::to_string(promised))
-                   << " bytes in all) but the file has " << file.file_size << " bytes ("
-                   << (file.file_size < promised ? "truncated data" : "trailing data") << ")");
+              path << ": header promises "
+                   << (file.overflow ? "more than 2^64" : std::to_string(file.promised))
+                   << " bytes in all, more than a gzip file of " << stored
+                   << " bytes can hold (truncated data)");
   }
-  return file;
 }
 
 void read_exactly(IdxFile& file, void* buffer, std::size_t bytes) {
-  if (!file.stream.read(static_cast<char*>(buffer), static_cast<std::streamsize>(bytes))) {
-    DDP_THROW(InvalidArgument, file.path << ": read failed (truncated data)");
+  if (file.bytes.read(buffer, bytes) != bytes) {
+    if (file.bytes.gzip()) refuse_size(file, file.bytes.position());
+    DDP_THROW(InvalidArgument, path_of(file) << ": read failed (truncated data)");
   }
+}
+
+// The data has been read: a gzip file must end here, its checksum verified.
+void expect_end(IdxFile& file) {
+  unsigned char rest[4096];
+  if (file.bytes.read(rest, sizeof(rest)) == 0) return;
+  while (file.bytes.read(rest, sizeof(rest)) > 0) {
+  }
+  refuse_size(file, file.bytes.position());
 }
 
 }  // namespace
@@ -100,8 +122,9 @@ TensorDataset load_idx(const std::string& images_path, const std::string& labels
                 "IDX labels are bytes: class count " << class_count << " must be in [1, 256]");
   static const char* const kImageDims[] = {"images", "rows", "columns"};
   static const char* const kLabelDims[] = {"labels"};
-  IdxFile images = open_idx(images_path, kImagesMagic, "image", kImageDims, 3);
-  IdxFile labels = open_idx(labels_path, kLabelsMagic, "label", kLabelDims, 1);
+  IdxFile images(images_path), labels(labels_path);
+  read_header(images, kImagesMagic, "image", kImageDims, 3);
+  read_header(labels, kLabelsMagic, "label", kLabelDims, 1);
   const std::int64_t n = images.dims[0];
   if (labels.dims[0] != images.dims[0]) {
     DDP_THROW(InvalidArgument, images_path << " has " << n << " images but " << labels_path
@@ -110,6 +133,7 @@ TensorDataset load_idx(const std::string& images_path, const std::string& labels
 
   std::vector<unsigned char> label_bytes(static_cast<std::size_t>(n));
   read_exactly(labels, label_bytes.data(), label_bytes.size());
+  expect_end(labels);
   Tensor label_tensor = Tensor::empty({n}, DType::int64);
   std::int64_t* label_data = label_tensor.data<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) {
@@ -120,14 +144,16 @@ TensorDataset load_idx(const std::string& images_path, const std::string& labels
     }
   }
 
-  const std::int64_t pixels = std::int64_t{images.dims[1]} * images.dims[2];
-  Tensor features = Tensor::empty({n, pixels});
+  const std::int64_t rows = images.dims[1], columns = images.dims[2];
+  const std::int64_t pixels = rows * columns;
+  Tensor features = Tensor::empty({n, 1, rows, columns});
   std::vector<unsigned char> row(static_cast<std::size_t>(pixels));
   float* out = features.data<float>();
   for (std::int64_t i = 0; i < n; ++i) {
     read_exactly(images, row.data(), row.size());
     for (std::int64_t p = 0; p < pixels; ++p) *out++ = row[static_cast<std::size_t>(p)] / 255.0f;
   }
+  expect_end(images);
   return TensorDataset(std::move(features), std::move(label_tensor), class_count);
 }
 

@@ -12,8 +12,10 @@ namespace ddp::data {
 TensorDataset::TensorDataset(Tensor features, Tensor targets, std::int64_t class_count)
     : features_(std::move(features)), targets_(std::move(targets)), class_count_(class_count) {
   DDP_CHECK_ARG(features_.defined() && features_.dtype() == DType::float32 &&
-                    features_.ndim() == 2 && features_.device().is_cpu(),
-                "TensorDataset needs float32 [n, k] features on the CPU");
+                    features_.ndim() >= 2 && features_.device().is_cpu(),
+                "TensorDataset needs float32 [n, k] or [n, d1, ...] features on the CPU, not "
+                    << to_string(features_.dtype()) << to_string(features_.shape()));
+  feature_count_ = numel(sample_shape());
   DDP_CHECK_ARG(class_count >= 0, "class count " << class_count << " is negative");
   if (!targets_.defined()) {
     DDP_CHECK_ARG(class_count == 0, "TensorDataset: a class count without labels");
@@ -40,6 +42,10 @@ TensorDataset::TensorDataset(Tensor features, Tensor targets, std::int64_t class
                 "not "
                     << to_string(targets_.dtype()) << to_string(targets_.shape()));
   target_width_ = targets_.ndim() == 2 ? targets_.size(1) : 1;
+}
+
+Shape TensorDataset::sample_shape() const {
+  return Shape(features_.shape().begin() + 1, features_.shape().end());
 }
 
 void TensorDataset::get(std::int64_t index, const SampleSlot& slot) const {

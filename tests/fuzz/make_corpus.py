@@ -4,6 +4,7 @@
 Usage: tests/fuzz/make_corpus.py [CORPUS_DIR]   (default: tests/fuzz/corpus beside this script)
 The files are committed; run this again only when a format or a harness's framing changes.
 """
+import gzip
 import json
 import pathlib
 import struct
@@ -82,6 +83,13 @@ def main() -> None:
                               struct.pack(">II", 0x801, 2) + bytes([3, 9])),
         "idx/one_pixel": idx(256, struct.pack(">IIII", 0x803, 1, 1, 1) + b"\x07",
                              struct.pack(">II", 0x801, 1) + b"\xff"),
+        # The reader inflates gzip files, recognised by their first bytes (mtime 0: reproducible).
+        "idx/gzip_images": idx(10, gzip.compress(struct.pack(">IIII", 0x803, 2, 2, 2)
+                                                 + bytes([0, 64, 128, 255] * 2), mtime=0),
+                               struct.pack(">II", 0x801, 2) + bytes([3, 9])),
+        "idx/gzip_both": idx(10, gzip.compress(struct.pack(">IIII", 0x803, 1, 1, 3) + b"\x01\x02\x03",
+                                               mtime=0),
+                             gzip.compress(struct.pack(">II", 0x801, 1) + b"\x05", mtime=0)),
         "config/train": b"# a run\nbatch-size = 32\nepochs=2\nkeep = 5\nlr = 0.05\n"
                         b"model = mlp:5,64,2\nresume = true\ntag = a\ntag = b\n",
         "config/empty_values": b"\n; comment\nmodel =\nlr = 1e-3\n",

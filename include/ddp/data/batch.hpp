@@ -13,7 +13,7 @@ namespace ddp::data {
 // A loss averaged over the local slice and scaled by local_n / global_n, then summed over ranks,
 // is exactly the mean over the global batch, also for uneven or empty slices.
 struct Batch {
-  Tensor features;  // float32 [local_n, feature_count]; 0 rows when this rank's slice is empty
+  Tensor features;  // float32 [local_n, sample_shape...]; 0 rows when this rank's slice is empty
   Tensor labels;    // int64 [local_n] class indices, for classification datasets; else undefined
   Tensor targets;   // float32 [local_n, target_width], for regression datasets; else undefined
   std::int64_t local_n = 0;

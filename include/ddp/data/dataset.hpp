@@ -3,11 +3,13 @@
 
 #include <cstdint>
 
+#include "ddp/core/tensor.hpp"
+
 namespace ddp::data {
 
 // Where get() writes one sample; a pointer is null when the dataset has no such part.
 struct SampleSlot {
-  float* features = nullptr;      // feature_count() floats
+  float* features = nullptr;      // feature_count() floats, sample_shape() in row-major order
   std::int64_t* label = nullptr;  // one class index in [0, class_count()), when class_count() > 0
   float* target = nullptr;        // target_width() floats, when target_width() > 0
 };
@@ -20,6 +22,9 @@ class Dataset {
 
   virtual std::int64_t size() const = 0;
   virtual std::int64_t feature_count() const = 0;
+  // One sample's features as a tensor sees them ({1, 28, 28} for an image); feature_count()
+  // elements. A batch of n samples is [n, sample_shape()...].
+  virtual Shape sample_shape() const { return {feature_count()}; }
   // Classification datasets carry int64 labels in [0, class_count()); 0 means no labels.
   virtual std::int64_t class_count() const { return 0; }
   // Regression datasets carry float32 targets of this width; 0 means no targets.

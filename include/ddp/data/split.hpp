@@ -16,6 +16,7 @@ class SubsetDataset : public Dataset {
 
   std::int64_t size() const override { return static_cast<std::int64_t>(indices_.size()); }
   std::int64_t feature_count() const override { return base_->feature_count(); }
+  Shape sample_shape() const override { return base_->sample_shape(); }
   std::int64_t class_count() const override { return base_->class_count(); }
   std::int64_t target_width() const override { return base_->target_width(); }
   void get(std::int64_t index, const SampleSlot& slot) const override;

@@ -9,6 +9,7 @@
 #include "ddp/core/error.hpp"
 #include "ddp/data/csv.hpp"
 #include "ddp/data/idx.hpp"
+#include "ddp/data/known_datasets.hpp"
 #include "ddp/data/split.hpp"
 #include "ddp/data/synthetic.hpp"
 
@@ -34,7 +35,8 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
                                                    std::int64_t first_synthetic_sample) {
   std::string kind = spec.substr(0, spec.find(':'));
   std::string argument = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
-  std::shared_ptr<const data::Dataset> dataset;
+  const std::int64_t features = numel(shape.sample);
+  std::shared_ptr<const data::TensorDataset> dataset;
   if (kind == "synthetic") {
     std::int64_t samples =
         argument.empty() ? kDefaultSyntheticSamples : parse_sample_count(flag, spec, argument);
@@ -43,15 +45,15 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
     // cost nothing. More than the machine's memory would end in std::bad_alloc or the OOM killer.
     constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
     const double bytes = static_cast<double>(samples) *
-                         static_cast<double>(shape.features * 4 + 2 * 8);  // features, label, index
+                         static_cast<double>(features * 4 + 2 * 8);  // features, label, index
     const double memory =
         static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
     DDP_CHECK_ARG(bytes < memory, flag << " '" << spec << "': " << samples << " samples of "
-                                       << shape.features << " features take " << bytes / kGiB
+                                       << features << " features take " << bytes / kGiB
                                        << " GiB, more than this machine's " << memory / kGiB
                                        << " GiB of memory; ask for fewer");
     auto task = std::make_shared<const data::SyntheticClassification>(
-        first_synthetic_sample + samples, shape.features, shape.classes, seed);
+        first_synthetic_sample + samples, features, shape.classes, seed);
     std::vector<std::int64_t> indices(static_cast<std::size_t>(samples));
     std::iota(indices.begin(), indices.end(), first_synthetic_sample);
     dataset = std::make_shared<data::TensorDataset>(
@@ -61,6 +63,9 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
     // names --model.
     dataset = std::make_shared<data::TensorDataset>(
         data::load_csv(argument, {.class_count = shape.classes}));
+  } else if (std::optional<data::IdxPaths> known = data::find_known_dataset(spec)) {
+    dataset = std::make_shared<data::TensorDataset>(
+        data::load_idx(known->images, known->labels, shape.classes));
   } else if (kind == "idx" && argument.find(',') != std::string::npos) {
     std::string images = argument.substr(0, argument.find(','));
     std::string labels = argument.substr(argument.find(',') + 1);
@@ -69,14 +74,19 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
                                                            << " file; use idx:IMAGES,LABELS");
     dataset = std::make_shared<data::TensorDataset>(data::load_idx(images, labels, shape.classes));
   } else {
-    DDP_THROW(InvalidArgument, flag << " '" << spec << "' is not known; use synthetic[:N], "
-                                    << "csv:PATH or idx:IMAGES,LABELS");
+    DDP_THROW(InvalidArgument, flag
+                                   << " '" << spec << "' is not known; use synthetic[:N], "
+                                   << "csv:PATH, idx:IMAGES,LABELS or fashion-mnist[:train|:test]");
   }
-  DDP_CHECK_ARG(dataset->feature_count() == shape.features,
+  DDP_CHECK_ARG(dataset->feature_count() == features,
                 flag << " " << spec << " has " << dataset->feature_count()
-                     << " features per sample but the model "
-                     << "takes " << shape.features << "; change --model's first width");
+                     << " features per sample (shape " << to_string(dataset->sample_shape())
+                     << ") but the model takes " << features << " (shape "
+                     << to_string(shape.sample) << "); change --model to match");
   DDP_CHECK_ARG(dataset->size() > 0, flag << " " << spec << " holds no samples");
+  if (shape.normalization) {
+    return std::make_shared<data::TensorDataset>(data::normalize(*dataset, *shape.normalization));
+  }
   return dataset;
 }
 

@@ -38,7 +38,7 @@ struct ValidationResult {
 
 // Every validation sample exactly once over the ranks (no padding duplicates), reduced as sums and
 // counts, so loss and accuracy are exact for any world size.
-ValidationResult validate(nn::Module& model, data::DataLoader* loader, ProcessGroup& group);
+ValidationResult validate(models::Model& model, data::DataLoader* loader, ProcessGroup& group);
 
 // Sums values over the ranks, in place.
 void sum_over_ranks(ProcessGroup& group, std::vector<double>& values);

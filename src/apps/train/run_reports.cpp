@@ -6,20 +6,21 @@
 #include <iostream>
 
 #include "ddp/core/env.hpp"
+#include "ddp/models/model_input.hpp"
 #include "device_choice.hpp"
 #include "run.hpp"
 #include "stop_signal.hpp"
 
 namespace ddp::train {
 
-ValidationResult validate(nn::Module& model, data::DataLoader* loader, ProcessGroup& group) {
+ValidationResult validate(models::Model& model, data::DataLoader* loader, ProcessGroup& group) {
   if (loader == nullptr) return {};
   nn::CrossEntropyLoss criterion;
   std::vector<double> sums(3, 0.0);  // loss sum, correct, samples
-  model.eval();
+  model.module->eval();
   loader->start_epoch(0);
   while (auto batch = loader->next()) {
-    Tensor logits = model.forward(batch->features);
+    Tensor logits = model.module->forward(models::as_model_input(batch->features, model.signature));
     sums[0] += criterion.forward(logits, batch->labels, 1);
     // Predictions are counted on the host (from a GPU: one read-back per validation batch).
     const std::vector<float> scores = logits.to_vector<float>();
@@ -32,7 +33,7 @@ ValidationResult validate(nn::Module& model, data::DataLoader* loader, ProcessGr
     }
     sums[2] += static_cast<double>(batch->local_n);
   }
-  model.train();
+  model.module->train();
   sum_over_ranks(group, sums);
   if (sums[2] == 0) return {};
   return {sums[0] / sums[2], sums[1] / sums[2], static_cast<std::int64_t>(sums[2])};
@@ -88,7 +89,7 @@ void Run::report_progress() {
 void Run::finish_epoch(std::int64_t epoch) {
   std::vector<double> sums{epoch_loss_, timed_.compute_ms, timed_.comm_ms, timed_.data_ms};
   sum_over_ranks(world_, sums);
-  last_validation_ = validate(*model_.module, val_loader_.get(), world_);
+  last_validation_ = validate(model_, val_loader_.get(), world_);
   if (!is_root_) return;
   const double ranks = runtime_.world_size();
   const double steps = std::max<double>(static_cast<double>(timed_steps_), 1.0);

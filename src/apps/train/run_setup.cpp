@@ -97,8 +97,9 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
 }
 
 void Run::build_data() {
-  const DataShape shape{.features = numel(model_.signature.sample_shape),
-                        .classes = model_.signature.classes};
+  const DataShape shape{.sample = model_.signature.sample_shape,
+                        .classes = model_.signature.classes,
+                        .normalization = o_.normalize};
   auto dataset = build_dataset("--data", o_.data, shape, o_.seed);
   if (!o_.val_data.empty()) {
     train_set_ = dataset;

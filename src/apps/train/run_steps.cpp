@@ -6,6 +6,7 @@
 #include "ddp/core/log.hpp"
 #include "ddp/io/params.hpp"
 #include "ddp/kernels/reduce.hpp"
+#include "ddp/models/model_input.hpp"
 #include "ddp/optim/clip.hpp"
 #include "run.hpp"
 #include "trainer.hpp"
@@ -35,7 +36,7 @@ void train(Runtime& runtime, const TrainOptions& options) {
 void Run::execute() {
   print_start();
   if (o_.evaluate) {
-    last_validation_ = validate(*model_.module, val_loader_.get(), world_);
+    last_validation_ = validate(model_, val_loader_.get(), world_);
     print_evaluation();
     return;
   }
@@ -85,7 +86,7 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
         (static_cast<std::uint64_t>(step_) << 20) ^ (position << 12) ^ runtime_.rank();
     dropout->generator().set_state(Generator(derive_seed(o_.seed, stream)).state());
   }
-  Tensor logits = ddp.forward(batch.features);
+  Tensor logits = ddp.forward(models::as_model_input(batch.features, model_.signature));
   const float loss = criterion_.forward(logits, batch.labels, batch.global_n);
   ddp.backward(criterion_.backward());
   const Clock::time_point computed = Clock::now();

@@ -1,5 +1,6 @@
 #include "train_options.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <vector>
 
@@ -17,6 +18,22 @@ using cli::Choice;
 
 const std::vector<Choice<OptimizerKind>> kOptimizers{{"sgd", OptimizerKind::sgd},
                                                      {"adamw", OptimizerKind::adamw}};
+
+// --normalize MEAN,STD: two finite numbers, STD positive.
+data::Normalization parse_normalization(const std::string& text) {
+  data::Normalization n;
+  const std::size_t comma = text.find(',');
+  const std::string mean = text.substr(0, comma);
+  const std::string std = comma == std::string::npos ? "" : text.substr(comma + 1);
+  const auto parse = [](const std::string& field, double& value) {
+    auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+    return ec == std::errc() && end == field.data() + field.size() && std::isfinite(value);
+  };
+  DDP_CHECK_ARG(parse(mean, n.mean) && parse(std, n.std) && n.std > 0,
+                "--normalize '" << text << "' must be MEAN,STD: two finite numbers, STD positive "
+                                << "(0.2860,0.3530 for Fashion-MNIST)");
+  return n;
+}
 
 void check_options(const TrainOptions& o) {
   DDP_CHECK_ARG(o.max_nan_steps >= 1, "--max-nan-steps must be at least 1");
@@ -68,7 +85,11 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
 
   po::options_description data("Data");
   add = data.add_options();
-  add("data", cli::value_with_default(&o.data), "synthetic[:N], csv:PATH or idx:IMAGES,LABELS");
+  add("data", cli::value_with_default(&o.data),
+      "synthetic[:N], csv:PATH, idx:IMAGES,LABELS (plain or .gz) or fashion-mnist[:train|:test]");
+  const auto normalize = [&o](const std::string& text) { o.normalize = parse_normalization(text); };
+  add("normalize", po::value<std::string>()->notifier(normalize),
+      "MEAN,STD: features become (x - MEAN) / STD (images after scaling to [0, 1])");
   add("val-fraction", cli::value_with_default(&o.val_fraction),
       "share of --data held out for validation (0 allowed)");
   add("val-data", po::value(&o.val_data), "a separate validation set, same forms as --data");

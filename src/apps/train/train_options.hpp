@@ -9,6 +9,7 @@
 
 #include "ddp/comm/backend.hpp"
 #include "ddp/comm/process_group.hpp"
+#include "ddp/data/normalize.hpp"
 #include "ddp/kernels/activation.hpp"
 #include "ddp/optim/lr_schedule.hpp"
 #include "ddp/parallel/reducer.hpp"
@@ -36,7 +37,7 @@ struct TrainOptions {
   double dropout = 0.0;  // after each hidden activation; 0 adds no Dropout layer
 
   // Data
-  std::string data = "synthetic";  // synthetic[:N], csv:PATH or idx:IMAGES,LABELS
+  std::string data = "synthetic";  // synthetic[:N], csv:PATH, idx:IMAGES,LABELS, fashion-mnist
   double val_fraction = 0.1;       // held out of --data for validation; 0 validates on nothing
   std::string val_data;            // a separate validation set (same forms as --data)
   std::int64_t batch_size = 128;   // the global batch; each rank reads its torch.chunk slice
@@ -45,6 +46,8 @@ struct TrainOptions {
   std::uint64_t seed = 0;      // data, split, shuffle, initial weights, dropout
   bool no_shuffle = false;
   bool evaluate = false;  // validate the initial (or resumed) parameters, train nothing
+  // x -> (x - mean) / std for every feature of --data and --val-data (images after [0, 1])
+  std::optional<data::Normalization> normalize;
 
   // Optimisation
   OptimizerKind optimizer = OptimizerKind::sgd;

@@ -166,5 +166,32 @@ TEST(Collate, BuildsContiguousFeaturesAndLabelsIncludingEmptySlices) {
                Error);
 }
 
+TEST(Collate, BatchesOfImagesKeepTheSampleShape) {
+  // Two images of 1 x 2 x 3 pixels, numbered so that a row-major copy is visible.
+  std::vector<float> pixels(12);
+  std::iota(pixels.begin(), pixels.end(), 0.0f);
+  auto images = std::make_shared<TensorDataset>(Tensor::from_vector(pixels, {2, 1, 2, 3}),
+                                                Tensor::from_vector<std::int64_t>({4, 7}, {2}));
+  EXPECT_EQ(images->sample_shape(), (Shape{1, 2, 3}));
+  EXPECT_EQ(images->feature_count(), 6);
+  EXPECT_EQ(features_of(*images, 1), (std::vector<float>{6, 7, 8, 9, 10, 11}));
+
+  const Batch batch =
+      collate(*images, {.epoch = 0, .batch_index = 0, .global_n = 2, .indices = {1, 0}});
+  EXPECT_EQ(batch.features.shape(), (Shape{2, 1, 2, 3}));
+  EXPECT_EQ(batch.features.to_vector<float>(),
+            (std::vector<float>{6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(collate(*images, {.epoch = 0, .batch_index = 0, .global_n = 2, .indices = {}})
+                .features.shape(),
+            (Shape{0, 1, 2, 3}));
+
+  // A subset (the train/validation split) and a copy into memory keep the shape too.
+  const TrainValSplit split = split_train_val(images, 0.5, 1);
+  EXPECT_EQ(split.train->sample_shape(), (Shape{1, 2, 3}));
+  EXPECT_EQ(load_into_memory(*split.val).features().shape(), (Shape{1, 1, 2, 3}));
+  // Flat datasets stay flat.
+  EXPECT_EQ(SyntheticClassification(4, 5, 3, 0).sample_shape(), (Shape{5}));
+}
+
 }  // namespace
 }  // namespace ddp::data
