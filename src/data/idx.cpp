@@ -1,5 +1,6 @@
 #include "ddp/data/idx.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <sstream>
@@ -118,8 +119,8 @@ void expect_end(IdxFile& file) {
 
 TensorDataset load_idx(const std::string& images_path, const std::string& labels_path,
                        std::int64_t class_count) {
-  DDP_CHECK_ARG(1 <= class_count && class_count <= 256,
-                "IDX labels are bytes: class count " << class_count << " must be in [1, 256]");
+  DDP_CHECK_ARG(0 <= class_count && class_count <= 256,
+                "IDX labels are bytes: class count " << class_count << " must be in [0, 256]");
   static const char* const kImageDims[] = {"images", "rows", "columns"};
   static const char* const kLabelDims[] = {"labels"};
   IdxFile images(images_path), labels(labels_path);
@@ -136,6 +137,10 @@ TensorDataset load_idx(const std::string& images_path, const std::string& labels
   expect_end(labels);
   Tensor label_tensor = Tensor::empty({n}, DType::int64);
   std::int64_t* label_data = label_tensor.data<std::int64_t>();
+  if (class_count == 0) {
+    class_count =
+        label_bytes.empty() ? 1 : 1 + *std::max_element(label_bytes.begin(), label_bytes.end());
+  }
   for (std::int64_t i = 0; i < n; ++i) {
     label_data[i] = label_bytes[static_cast<std::size_t>(i)];
     if (label_data[i] >= class_count) {

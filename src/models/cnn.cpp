@@ -26,11 +26,10 @@ class CnnFamily : public ModelFamily {
   Model build(const std::string& spec, const std::string& arguments,
               const BuildOptions& options) const override {
     const std::vector<std::string> fields = detail::split_fields(arguments);
-    DDP_CHECK_OPTION(fields.size() == 2, "model", spec,
-                     "expected the channels of each stage, a colon and the hidden width, e.g. "
-                         << kExample);
-    const std::vector<std::int64_t> hidden =
-        detail::parse_positive_list(spec, fields[1], kExample);
+    DDP_CHECK_OPTION(
+        fields.size() == 2, "model", spec,
+        "expected the channels of each stage, a colon and the hidden width, e.g. " << kExample);
+    const std::vector<std::int64_t> hidden = detail::parse_positive_list(spec, fields[1], kExample);
     DDP_CHECK_OPTION(hidden.size() == 1, "model", spec,
                      "expected one hidden width after the colon, e.g. " << kExample);
     const Shape& input = options.sample_shape;

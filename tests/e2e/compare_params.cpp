@@ -4,8 +4,8 @@
 // same names (buffers too: BatchNorm's running statistics; integer tensors must be equal). Prints
 // the largest differences; exit 0 when they agree, 1 when not, 2 when the files cannot be compared.
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -22,8 +22,8 @@ namespace {
 using Named = std::map<std::string, std::vector<double>>;
 
 bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(),
-                                                      suffix) == 0;
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool read_floats(const char* path, Named& values) {
@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
   }
   Named a, b;
   if (!read(argv[1], a) || !read(argv[2], b) || a.empty() || a.size() != b.size()) {
-    std::fprintf(stderr, "cannot compare %s and %s: unreadable or of different contents\n",
-                 argv[1], argv[2]);
+    std::fprintf(stderr, "cannot compare %s and %s: unreadable or of different contents\n", argv[1],
+                 argv[2]);
     return 2;
   }
   const double rtol = std::atof(argv[3]);
@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, values] : a) {
     auto other = b.find(name);
     if (other == b.end() || other->second.size() != values.size()) {
-      std::fprintf(stderr, "cannot compare %s and %s: '%s' is not in both with one size\n",
-                   argv[1], argv[2], name.c_str());
+      std::fprintf(stderr, "cannot compare %s and %s: '%s' is not in both with one size\n", argv[1],
+                   argv[2], name.c_str());
       return 2;
     }
     const std::vector<double>& reference = other->second;

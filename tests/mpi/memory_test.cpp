@@ -54,10 +54,10 @@ void expect_flat_memory(nn::Module& model, const Shape& sample_shape, std::int64
   const int rank = group->rank(), world_size = group->size();
   auto dataset = std::make_shared<data::SyntheticClassification>(samples, numel(sample_shape),
                                                                  classes, /*seed=*/1);
-  data::DataLoader loader(dataset, std::make_unique<data::GlobalBatchSampler>(
-                                       dataset->size(),
-                                       data::GlobalBatchOptions{.global_batch_size = global_batch},
-                                       rank, world_size));
+  data::DataLoader loader(
+      dataset, std::make_unique<data::GlobalBatchSampler>(
+                   dataset->size(), data::GlobalBatchOptions{.global_batch_size = global_batch},
+                   rank, world_size));
   parallel::DistributedDataParallel ddp(model, group);
   optim::Sgd optimizer(model.parameters(), {.lr = 0.01, .momentum = 0.9});
   nn::CrossEntropyLoss criterion;

@@ -15,8 +15,8 @@
 namespace ddp::models {
 
 struct ResNetOptions {
-  std::int64_t blocks_per_stage = 1;   // N: resnet:3 is ResNet-20
-  Shape input_shape = {1, 28, 28};     // one sample: {channels, height, width}, any size
+  std::int64_t blocks_per_stage = 1;  // N: resnet:3 is ResNet-20
+  Shape input_shape = {1, 28, 28};    // one sample: {channels, height, width}, any size
   std::int64_t classes = 10;
   kernels::Activation activation = kernels::Activation::relu;
   std::uint64_t seed = 0;  // Generator(seed), layer by layer: every rank builds the same replica

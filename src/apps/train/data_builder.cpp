@@ -30,9 +30,14 @@ std::int64_t parse_sample_count(const std::string& flag, const std::string& spec
 
 }  // namespace
 
-std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, const std::string& spec,
-                                                   const DataShape& shape, std::uint64_t seed,
-                                                   std::int64_t first_synthetic_sample) {
+bool is_synthetic(const std::string& spec) {
+  return spec.substr(0, spec.find(':')) == "synthetic";
+}
+
+std::shared_ptr<const data::TensorDataset> load_dataset(const std::string& flag,
+                                                        const std::string& spec,
+                                                        const DataShape& shape, std::uint64_t seed,
+                                                        std::int64_t first_synthetic_sample) {
   std::string kind = spec.substr(0, spec.find(':'));
   std::string argument = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
   const std::int64_t features = numel(shape.sample);
@@ -78,6 +83,13 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
                                    << " '" << spec << "' is not known; use synthetic[:N], "
                                    << "csv:PATH, idx:IMAGES,LABELS or fashion-mnist[:train|:test]");
   }
+  return dataset;
+}
+
+std::shared_ptr<const data::Dataset> fit_to_model(
+    const std::string& flag, const std::string& spec,
+    std::shared_ptr<const data::TensorDataset> dataset, const DataShape& shape) {
+  const std::int64_t features = numel(shape.sample);
   DDP_CHECK_ARG(dataset->feature_count() == features,
                 flag << " " << spec << " has " << dataset->feature_count()
                      << " features per sample (shape " << to_string(dataset->sample_shape())
@@ -88,6 +100,13 @@ std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, cons
     return std::make_shared<data::TensorDataset>(data::normalize(*dataset, *shape.normalization));
   }
   return dataset;
+}
+
+std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, const std::string& spec,
+                                                   const DataShape& shape, std::uint64_t seed,
+                                                   std::int64_t first_synthetic_sample) {
+  return fit_to_model(flag, spec, load_dataset(flag, spec, shape, seed, first_synthetic_sample),
+                      shape);
 }
 
 }  // namespace ddp::train

@@ -11,6 +11,7 @@
 #include "ddp/comm/runtime.hpp"
 #include "ddp/data/dataset.hpp"
 #include "ddp/data/loader.hpp"
+#include "ddp/data/tensor_dataset.hpp"
 #include "ddp/io/checkpoint.hpp"
 #include "ddp/models/registry.hpp"
 #include "ddp/nn/dropout.hpp"
@@ -50,7 +51,8 @@ class Run {
 
  private:
   // run_setup.cpp
-  void build_data();
+  // given_data: the training set when it was loaded before the model (not synthetic).
+  void build_data(std::shared_ptr<const data::TensorDataset> given_data);
   void build_parallel();
   // The newest checkpoint when --resume finds one, its parameters loaded; nullopt otherwise.
   std::optional<io::LoadedCheckpoint> load_newest_parameters();

@@ -53,10 +53,19 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   kernels::set_allow_tf32(o_.tf32);
   kernels::set_compute_threads(
       o_.threads > 0 ? o_.threads : kernels::default_compute_threads(runtime.local_size()));
-  model_ = models::build_model(o_.model, {.seed = o_.seed,
-                                          .dropout_seed = derive_seed(o_.seed, runtime.rank()),
-                                          .activation = o_.activation,
-                                          .dropout = static_cast<float>(o_.dropout)});
+  // A family whose spec leaves its input open (cnn:, resnet:) takes the training data's sample
+  // shape and classes; the synthetic task is made in the model's shape instead.
+  std::shared_ptr<const data::TensorDataset> given_data;
+  models::BuildOptions build{.seed = o_.seed,
+                             .dropout_seed = derive_seed(o_.seed, runtime.rank()),
+                             .activation = o_.activation,
+                             .dropout = static_cast<float>(o_.dropout)};
+  if (!is_synthetic(o_.data)) {
+    given_data = load_dataset("--data", o_.data, {}, o_.seed);
+    build.sample_shape = given_data->sample_shape();
+    build.classes = given_data->class_count();
+  }
+  model_ = models::build_model(o_.model, build);
   DDP_CHECK_ARG(model_.signature.classes >= 2,
                 "--model '" << o_.model << "': a classifier needs at least 2 outputs");
   params_ = model_.module->parameters();
@@ -64,7 +73,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   for (std::size_t i = 0; i < modules.size(); ++i) {
     if (auto* dropout = dynamic_cast<nn::Dropout*>(modules[i])) dropouts_.emplace_back(i, dropout);
   }
-  build_data();
+  build_data(std::move(given_data));
 
   if (!o_.init_params.empty()) io::import_model(*model_.module, o_.init_params);
   // Rank 0 exports after training: a path it cannot write is refused now, on every rank at once.
@@ -96,11 +105,12 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   build_schedule(resumed.has_value());
 }
 
-void Run::build_data() {
+void Run::build_data(std::shared_ptr<const data::TensorDataset> given_data) {
   const DataShape shape{.sample = model_.signature.sample_shape,
                         .classes = model_.signature.classes,
                         .normalization = o_.normalize};
-  auto dataset = build_dataset("--data", o_.data, shape, o_.seed);
+  auto dataset = given_data ? fit_to_model("--data", o_.data, std::move(given_data), shape)
+                            : build_dataset("--data", o_.data, shape, o_.seed);
   if (!o_.val_data.empty()) {
     train_set_ = dataset;
     val_set_ = build_dataset("--val-data", o_.val_data, shape, o_.seed, dataset->size());
