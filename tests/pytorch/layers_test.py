@@ -201,6 +201,14 @@ def conv2d_case(in_channels, out_channels, kernel, x_shape, stride=1, padding=0,
     return module_case(metadata, module, torch.randn(*x_shape))
 
 
+def small_cnn():
+    """Conv-ReLU-Conv(stride 2)-ReLU-Flatten-Linear: the input gradient of one Conv2d is the
+    output gradient of the one before it."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(6 * 4 * 3, 5))
+
+
 def permute_case(x, dims):
     return Case({"layer": "permute", "dims": ",".join(map(str, dims))}, {"x": x.numpy()},
                 {"y": x.permute(*dims).contiguous().numpy()}, exact=True)
@@ -272,6 +280,7 @@ CASES = {
     "conv2d_small_maps": lambda: conv2d_case(2, 3, 3, (45, 2, 4, 3), padding=1),
     # A rank with an empty slice of the batch: zero gradients of the right shapes.
     "conv2d_empty_batch": lambda: conv2d_case(2, 3, 3, (0, 2, 5, 4), padding=1),
+    "small_cnn": lambda: module_case({"layer": "small_cnn"}, small_cnn(), torch.randn(3, 1, 8, 6)),
 }
 
 
