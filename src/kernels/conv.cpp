@@ -78,13 +78,35 @@ void for_each_tap(const detail::ConvShape& s, TapRows tap_rows) {
   }
 }
 
+// One tap's block at stride 1 where output rows are as wide as the image's ("same" padding):
+// entry q = oh*W + ow reads plane[q + shift], so the valid rows are one shifted copy, and then the
+// columns that wrapped onto a neighbouring image row are zeroed.
+void same_width_tap(const float* plane, const detail::ConvShape& s, std::int64_t shift, Span rows,
+                    Span cols, float* out) {
+  const std::int64_t w = s.width;
+  const std::int64_t begin = std::max(rows.begin * w, -shift);
+  const std::int64_t end = std::min(rows.end * w, s.height * w - shift);
+  std::fill(out, out + begin, 0.0f);
+  if (begin < end) std::copy(plane + begin + shift, plane + end + shift, out + begin);
+  std::fill(out + std::max(begin, end), out + s.out_height * w, 0.0f);
+  // Column by column: a few columns of many rows, where row by row would loop over 1 or 2.
+  auto zero_column = [&](std::int64_t ow) {
+    for (std::int64_t oh = rows.begin; oh < rows.end; ++oh) out[oh * w + ow] = 0.0f;
+  };
+  for (std::int64_t ow = 0; ow < cols.begin; ++ow) zero_column(ow);
+  for (std::int64_t ow = cols.end; ow < w; ++ow) zero_column(ow);
+}
+
 void im2col_cpu(const float* x, const detail::ConvShape& s, float* col) {
   const std::int64_t stride = s.window.stride;
   const std::int64_t pad = s.window.padding;
   const std::int64_t wo = s.out_width;
+  const bool same_width = stride == 1 && wo == s.width;
   for_each_tap(s, [&](std::int64_t i, std::int64_t j, Span rows, Span cols, std::int64_t plane,
                       std::int64_t block) {
     float* out = col + block;
+    if (same_width)
+      return same_width_tap(x + plane, s, (i - pad) * s.width + j - pad, rows, cols, out);
     std::fill(out, out + rows.begin * wo, 0.0f);
     for (std::int64_t oh = rows.begin; oh < rows.end; ++oh) {
       const float* in = x + plane + (oh * stride + i - pad) * s.width;

@@ -21,15 +21,19 @@ constexpr std::int64_t kCpuGemmColumns = 256;
 // On a GPU the whole batch in one GEMM, while its columns fit in this many floats (256 MiB).
 constexpr std::int64_t kGpuColumnElements = std::int64_t{1} << 26;
 
-// PyTorch's repr: "Conv2d(1, 32, kernel_size=5, stride=1, padding=2)".
-std::string describe(std::int64_t in, std::int64_t out, const kernels::ConvWindow& window) {
+}  // namespace
+
+std::string Conv2d::description() const {
   std::ostringstream text;
-  text << "Conv2d(" << in << ", " << out << ", kernel_size=" << window.kernel_size
-       << ", stride=" << window.stride << ", padding=" << window.padding << ")";
+  text << "Conv2d(" << in_channels_ << ", " << out_channels_
+       << ", kernel_size=" << window_.kernel_size << ", stride=" << window_.stride
+       << ", padding=" << window_.padding << ")";
   return text.str();
 }
 
-}  // namespace
+std::int64_t Conv2d::taps() const {
+  return in_channels_ * window_.kernel_size * window_.kernel_size;
+}
 
 Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
                Generator& generator, Conv2dOptions options)
@@ -37,11 +41,11 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
       out_channels_(out_channels),
       window_{kernel_size, options.stride, options.padding},
       with_bias_(options.bias) {
-  DDP_CHECK_ARG(in_channels > 0 && out_channels > 0 && kernel_size > 0 && options.stride > 0 &&
-                    options.padding >= 0,
-                describe(in_channels, out_channels, window_)
-                    << " needs positive channel counts, kernel size and stride, and padding >= 0");
-  const float bound = fan_in_uniform_bound(in_channels * kernel_size * kernel_size);
+  DDP_CHECK_ARG(
+      in_channels > 0 && out_channels > 0 && kernel_size > 0 && options.stride > 0 &&
+          options.padding >= 0,
+      description() << " needs positive channel counts, kernel size and stride, and padding >= 0");
+  const float bound = fan_in_uniform_bound(taps());
   fill_uniform(
       register_parameter("weight", {out_channels, in_channels, kernel_size, kernel_size}).value,
       bound, generator);
@@ -50,34 +54,30 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
 
 Shape Conv2d::output_shape(const Tensor& input) const {
   DDP_CHECK(input.ndim() == 4 && input.size(1) == in_channels_ && input.dtype() == DType::float32,
-            describe(in_channels_, out_channels_, window_)
-                << " got " << to_string(input.dtype()) << " input " << to_string(input.shape())
-                << "; it takes float32 [N, " << in_channels_ << ", H, W]");
+            description() << " got " << to_string(input.dtype()) << " input "
+                          << to_string(input.shape()) << "; it takes float32 [N, " << in_channels_
+                          << ", H, W]");
   const std::int64_t height = input.size(2);
   const std::int64_t width = input.size(3);
   DDP_CHECK(height + 2 * window_.padding >= window_.kernel_size &&
                 width + 2 * window_.padding >= window_.kernel_size,
-            describe(in_channels_, out_channels_, window_)
-                << " got input " << to_string(input.shape()) << ": " << height << "x" << width
-                << " padded by " << window_.padding << " is smaller than the kernel "
-                << window_.kernel_size << "x" << window_.kernel_size
-                << "; give larger images or more padding");
+            description() << " got input " << to_string(input.shape()) << ": " << height << "x"
+                          << width << " padded by " << window_.padding
+                          << " is smaller than the kernel " << window_.kernel_size << "x"
+                          << window_.kernel_size << "; give larger images or more padding");
   return {input.size(0), out_channels_, window_.output_size(height), window_.output_size(width)};
 }
 
 std::int64_t Conv2d::samples_per_chunk(std::int64_t n, std::int64_t positions,
                                        const Device& device) const {
   const std::int64_t wanted =
-      device.is_cuda() ? kGpuColumnElements /
-                             (in_channels_ * window_.kernel_size * window_.kernel_size * positions)
-                       : kCpuGemmColumns / positions;
+      device.is_cuda() ? kGpuColumnElements / (taps() * positions) : kCpuGemmColumns / positions;
   return std::max<std::int64_t>(1, std::min(n, wanted));
 }
 
 Tensor Conv2d::chunk_columns(Frame& frame, std::int64_t first, std::int64_t count) {
-  const std::int64_t taps = in_channels_ * window_.kernel_size * window_.kernel_size;
   Tensor columns =
-      frame.columns.memory.get({taps, count * frame.positions}, parameter(0).value.device());
+      frame.columns.memory.get({taps(), count * frame.positions}, parameter(0).value.device());
   if (frame.columns.chunk != first) {
     kernels::im2col(frame.input.rows(first, first + count), window_, columns);
     frame.columns.chunk = first;
@@ -110,7 +110,7 @@ Tensor Conv2d::forward_impl(const Tensor& input) {
   const Device device = weight.device();
   Tensor output = frame.output.get(out_shape, device);
   const std::int64_t n = input.size(0);
-  const Tensor weight_matrix = weight.reshape({out_channels_, weight.numel() / out_channels_});
+  const Tensor weight_matrix = weight.reshape({out_channels_, taps()});
   const std::int64_t chunk = samples_per_chunk(n, frame.positions, device);
   for (std::int64_t first = 0; first < n; first += chunk) {
     const std::int64_t count = std::min(chunk, n - first);
@@ -136,14 +136,12 @@ Tensor Conv2d::forward_impl(const Tensor& input) {
 
 Tensor Conv2d::backward_impl(const Tensor& grad_output) {
   Frame& frame = frames_[call_index()];
-  DDP_CHECK(frame.input.defined(), describe(in_channels_, out_channels_, window_)
-                                       << " backward before forward; call forward first");
+  DDP_CHECK(frame.input.defined(), description() << " backward before forward; call forward first");
   const Shape out_shape = output_shape(frame.input);
   DDP_CHECK(grad_output.numel() == numel(out_shape),
-            describe(in_channels_, out_channels_, window_)
-                << " backward got grad_output " << to_string(grad_output.shape())
-                << " for an output of " << to_string(out_shape)
-                << "; call forward first, with the same batch");
+            description() << " backward got grad_output " << to_string(grad_output.shape())
+                          << " for an output of " << to_string(out_shape)
+                          << "; call forward first, with the same batch");
   const Tensor dy = grad_output.reshape(out_shape);
   const std::int64_t n = out_shape[0];
   frame.out_columns.chunk = -1;  // it held the forward's output
@@ -156,8 +154,7 @@ Tensor Conv2d::backward_impl(const Tensor& grad_output) {
   }
   Parameter& weight = parameter(0);
   const Device device = weight.value.device();
-  const std::int64_t taps = weight.value.numel() / out_channels_;
-  Tensor grad_weight = weight.grad.reshape({out_channels_, taps});
+  Tensor grad_weight = weight.grad.reshape({out_channels_, taps()});
   if (n == 0 && !weight.has_grad) grad_weight.zero_();
   const std::int64_t chunk = samples_per_chunk(n, frame.positions, device);
   const std::int64_t chunks = (n + chunk - 1) / chunk;
@@ -174,13 +171,13 @@ Tensor Conv2d::backward_impl(const Tensor& grad_output) {
   grad_ready(weight);
   if (!input_grad_needed()) return {};
   Tensor grad_input = frame.grad_input.get(frame.input.shape(), device);
-  const Tensor weight_matrix = weight.value.reshape({out_channels_, taps});
+  const Tensor weight_matrix = weight.value.reshape({out_channels_, taps()});
   // The first chunk first: the loop above left its dy in place.
   for (std::int64_t index = 0; index < chunks; ++index) {
     const std::int64_t first = index * chunk;
     const std::int64_t count = std::min(chunk, n - first);
     const Tensor chunk_dy = chunk_grad_output(frame, dy, first, count);
-    Tensor grad_columns = frame.columns.memory.get({taps, count * frame.positions}, device);
+    Tensor grad_columns = frame.columns.memory.get({taps(), count * frame.positions}, device);
     frame.columns.chunk = -1;  // now the columns' gradient
     kernels::gemm(weight_matrix, Transpose::yes, chunk_dy, Transpose::no, grad_columns);
     Tensor grad_maps = grad_input.rows(first, first + count);

@@ -1,5 +1,5 @@
-// Helpers of the GPU tests that run a kernel on both devices: random host tensors, copies on
-// cuda:0, and comparisons with a stated tolerance.
+// Helpers of the GPU tests that run a kernel or a module on both devices: random host tensors,
+// copies on cuda:0, and comparisons with a stated tolerance.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 #include "ddp/core/error.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/core/tensor.hpp"
+#include "ddp/nn/module.hpp"
 
 namespace ddp::gpu_test {
 
@@ -75,6 +76,28 @@ void expect_error_naming_both_devices(Call call) {
     const std::string message = error.what();
     EXPECT_NE(message.find("cpu"), std::string::npos) << message;
     EXPECT_NE(message.find("cuda:0"), std::string::npos) << message;
+  }
+}
+
+// Forward and backward of a module on both devices from the same input and output gradient (gpu
+// is moved to cuda:0 first): the outputs, input gradients and parameter gradients agree within
+// abs_tol + rel_tol * |cpu element|.
+inline void expect_same_step(nn::Module& cpu, nn::Module& gpu, const Tensor& x,
+                             const Shape& out_shape, double rel_tol = 1e-5, double abs_tol = 1e-6) {
+  gpu.to(kGpu);
+  const Tensor dy = random_tensor(out_shape, 77);
+  cpu.zero_grad();
+  gpu.zero_grad();
+  expect_close(gpu.forward(x.to(kGpu)), cpu.forward(x), rel_tol, abs_tol);
+  const Tensor dx_gpu = gpu.backward(dy.to(kGpu));
+  const Tensor dx_cpu = cpu.backward(dy);
+  EXPECT_EQ(dx_gpu.defined(), dx_cpu.defined());
+  if (dx_cpu.defined()) expect_close(dx_gpu, dx_cpu, rel_tol, abs_tol);
+  const auto p = cpu.parameters(), q = gpu.parameters();
+  ASSERT_EQ(p.size(), q.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    SCOPED_TRACE(p[i]->name);
+    expect_close(q[i]->grad, p[i]->grad, rel_tol, abs_tol);
   }
 }
 

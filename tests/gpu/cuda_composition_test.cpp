@@ -31,35 +31,16 @@ std::unique_ptr<nn::Sequential> residual_network() {
   return model;
 }
 
-// Forward and backward of model on both devices from the same input and output gradient: the
-// outputs, input gradients and parameter gradients agree to fp32 rounding.
-void expect_same_step(nn::Module& cpu, nn::Module& gpu, const Tensor& x, const Shape& out_shape) {
-  gpu.to(kGpu);
-  const Tensor dy = gpu_test::random_tensor(out_shape, 77);
-  cpu.zero_grad();
-  gpu.zero_grad();
-  gpu_test::expect_close(gpu.forward(x.to(kGpu)), cpu.forward(x), 1e-5, 1e-6);
-  const Tensor dx_gpu = gpu.backward(dy.to(kGpu));
-  const Tensor dx_cpu = cpu.backward(dy);
-  if (dx_cpu.defined()) gpu_test::expect_close(dx_gpu, dx_cpu, 1e-5, 1e-6);
-  const auto p = cpu.parameters(), q = gpu.parameters();
-  ASSERT_EQ(p.size(), q.size());
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    SCOPED_TRACE(p[i]->name);
-    gpu_test::expect_close(q[i]->grad, p[i]->grad, 1e-5, 1e-6);
-  }
-}
-
 TEST_F(GpuTest, ResidualNetworkWithAProjectionEqualsTheCpu) {
   auto cpu = residual_network();
   auto gpu = residual_network();
-  expect_same_step(*cpu, *gpu, gpu_test::random_tensor({5, 3, 4}, 9), {5, 3});
+  gpu_test::expect_same_step(*cpu, *gpu, gpu_test::random_tensor({5, 3, 4}, 9), {5, 3});
 }
 
 TEST_F(GpuTest, TiedAndTwiceUsedWeightsEqualTheCpu) {
   testing_models::TiedLanguageModel cpu(9, 6, 2, true, 41), gpu(9, 6, 2, true, 41);
   const Tensor tokens = Tensor::from_vector<std::int64_t>({3, 8, 3, 0, 5, 1}, {2, 3});
-  expect_same_step(cpu, gpu, tokens, {2, 3, 9});
+  gpu_test::expect_same_step(cpu, gpu, tokens, {2, 3, 9});
 }
 
 // A buffer, as BatchNorm's running statistics: Module::to takes it to the GPU with the parameters.

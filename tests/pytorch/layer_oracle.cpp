@@ -142,6 +142,19 @@ Outputs conv2d(Case& c) {
   return run_module(layer, c);
 }
 
+// Conv2d(1, 4, 3, padding 1), ReLU, Conv2d(4, 6, 3, stride 2, padding 1), ReLU, Flatten,
+// Linear(72, 5) on 8x6 images, as layers_test.py's small_cnn.
+Outputs small_cnn(Case& c) {
+  nn::Sequential model;
+  model.emplace<nn::Conv2d>(1, 4, 3, unused_init, nn::Conv2dOptions{.padding = 1});
+  model.emplace<nn::ReLU>();
+  model.emplace<nn::Conv2d>(4, 6, 3, unused_init, nn::Conv2dOptions{.stride = 2, .padding = 1});
+  model.emplace<nn::ReLU>();
+  model.emplace<nn::Flatten>();
+  model.emplace<nn::Linear>(6 * 4 * 3, 5, unused_init);
+  return run_module(model, c);
+}
+
 Outputs activation(Case& c) {
   nn::ActivationLayer layer(kActivations.at(c.text("layer")));
   return run_module(layer, c);
@@ -329,6 +342,7 @@ const std::map<std::string, std::function<Outputs(Case&)>> kCases{
     {"conv2d", conv2d},
     {"batch_norm1d", batch_norm1d},
     {"batch_norm2d", batch_norm2d},
+    {"small_cnn", small_cnn},
 };
 
 // One case: reads in, runs it, writes its outputs to out.

@@ -229,6 +229,14 @@ def conv2d_case(in_channels, out_channels, kernel, x_shape, stride=1, padding=0,
     return module_case(metadata, module, torch.randn(*x_shape))
 
 
+def small_cnn():
+    """Conv-ReLU-Conv(stride 2)-ReLU-Flatten-Linear: the input gradient of one Conv2d is the
+    output gradient of the one before it."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(6 * 4 * 3, 5))
+
+
 def permute_case(x, dims):
     return Case({"layer": "permute", "dims": ",".join(map(str, dims))}, {"x": x.numpy()},
                 {"y": x.permute(*dims).contiguous().numpy()}, exact=True)
@@ -334,6 +342,7 @@ CASES = {
                                             eps=1e-3),
     "batch_norm2d_two_rows": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 3, 1, 1)),
     "batch_norm2d_eval": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 4, 3, 3), "eval"),
+    "small_cnn": lambda: module_case({"layer": "small_cnn"}, small_cnn(), torch.randn(3, 1, 8, 6)),
 }
 
 

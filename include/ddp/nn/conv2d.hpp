@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/conv.hpp"
@@ -55,6 +56,10 @@ class Conv2d : public Module {
     Workspace grad_input;  // [N, in, H, W]
   };
 
+  // PyTorch's repr, "Conv2d(1, 32, kernel_size=5, stride=1, padding=2)", for error messages.
+  std::string description() const;
+  // The inputs one output sums over: in * k * k, the weight's columns.
+  std::int64_t taps() const;
   // The checked input's output size [N, out, Ho, Wo].
   Shape output_shape(const Tensor& input) const;
   // Samples per GEMM for a batch of n on device.

@@ -5,26 +5,36 @@
 #include "launch.cuh"
 
 namespace ddp::kernels::cuda {
+namespace {
+
+// The image element x[n, c, ih, iw] that col entry e reads, (ih, iw) possibly in the padding.
+struct ImagePoint {
+  std::int64_t plane;  // n * channels + c
+  std::int64_t ih;
+  std::int64_t iw;
+};
+
+__device__ ImagePoint read_by(const detail::ConvShape& s, std::int64_t e) {
+  const std::int64_t k = s.window.kernel_size;
+  const std::int64_t positions = s.out_height * s.out_width;
+  const std::int64_t tap = e / (s.batch * positions);  // (c*k + i)*k + j
+  const std::int64_t n = e % (s.batch * positions) / positions;
+  const std::int64_t oh = e % positions / s.out_width;
+  const std::int64_t ow = e % s.out_width;
+  return {n * s.channels + tap / (k * k), oh * s.window.stride + tap / k % k - s.window.padding,
+          ow * s.window.stride + tap % k - s.window.padding};
+}
+
+}  // namespace
 
 void im2col(const Tensor& x, const detail::ConvShape& shape, Tensor& col) {
-  const Device device = col.device();
-  const float* in = detail::data_on<float>(x, device, "im2col");
-  float* out = detail::data_on<float>(col, device, "im2col");
-  const detail::ConvShape s = shape;
-  const std::int64_t col_width = s.batch * s.out_height * s.out_width;
-  for_each_index(device, col.numel(), [=] __device__(std::int64_t e) {
-    const std::int64_t k = s.window.kernel_size;
-    const std::int64_t tap = e / col_width;
-    std::int64_t position = e % col_width;
-    const std::int64_t ow = position % s.out_width;
-    position /= s.out_width;
-    const std::int64_t oh = position % s.out_height;
-    const std::int64_t n = position / s.out_height;
-    const std::int64_t c = tap / (k * k);
-    const std::int64_t ih = oh * s.window.stride + (tap / k) % k - s.window.padding;
-    const std::int64_t iw = ow * s.window.stride + tap % k - s.window.padding;
-    const bool inside = 0 <= ih && ih < s.height && 0 <= iw && iw < s.width;
-    out[e] = inside ? in[((n * s.channels + c) * s.height + ih) * s.width + iw] : 0.0f;
+  const float* in = detail::data_on<float>(x, col.device(), "im2col");
+  float* out = detail::data_on<float>(col, col.device(), "im2col");
+  const detail::ConvShape s = shape;  // a value for the lambda to capture, not a reference
+  for_each_index(col.device(), col.numel(), [=] __device__(std::int64_t e) {
+    const ImagePoint p = read_by(s, e);
+    const bool inside = 0 <= p.ih && p.ih < s.height && 0 <= p.iw && p.iw < s.width;
+    out[e] = inside ? in[(p.plane * s.height + p.ih) * s.width + p.iw] : 0.0f;
   });
 }
 

@@ -11,9 +11,12 @@
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/pointwise.hpp"
 #include "ddp/kernels/shape.hpp"
+#include "expect_error.hpp"
 
 namespace ddp::kernels {
 namespace {
+
+using ddp::testing::expect_error_with;
 
 const std::vector<DType> kDTypes = {DType::float32, DType::int64, DType::bfloat16};
 
@@ -96,20 +99,6 @@ std::vector<int> inverse(const std::vector<int>& dims) {
   for (std::size_t j = 0; j < dims.size(); ++j)
     inv[static_cast<std::size_t>(dims[j])] = static_cast<int>(j);
   return inv;
-}
-
-// call() throws an Error whose message holds every one of parts.
-template <typename Call>
-void expect_error_with(Call call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-    }
-  }
 }
 
 struct PermuteCase {
