@@ -120,17 +120,14 @@ void avg_pool_plane(const float* plane, const Pool2dPlan& p, Stride stride, floa
 // dx [H, W] = 0, then each window's dy / its size added to its elements.
 template <typename Stride>
 void avg_pool_plane_backward(const float* dy, const Pool2dPlan& p, Stride stride, float* dx) {
-  const std::int64_t width = p.cols.in;
-  const std::int64_t kernel = p.cols.kernel;
-  const std::int64_t outputs = p.cols.out;
   const float size = p.window_size(0, 0);
   std::fill(dx, dx + p.in_plane(), 0.0f);
-  for (std::int64_t oh = 0; oh < p.rows.out; ++oh, dy += outputs) {
+  for (std::int64_t oh = 0; oh < p.rows.out; ++oh, dy += p.cols.out) {
     for (std::int64_t h = p.rows.begin(oh); h < p.rows.end(oh); ++h) {
       // kw downwards: an element's windows in this row then come in ascending ow.
-      for (std::int64_t kw = kernel - 1; kw >= 0; --kw) {
-        float* row = dx + h * width + kw;
-        for (std::int64_t ow = 0; ow < outputs; ++ow) row[ow * stride] += dy[ow] / size;
+      for (std::int64_t kw = p.cols.kernel - 1; kw >= 0; --kw) {
+        float* row = dx + h * p.cols.in + kw;
+        for (std::int64_t ow = 0; ow < p.cols.out; ++ow) row[ow * stride] += dy[ow] / size;
       }
     }
   }
