@@ -54,8 +54,13 @@ struct Pool2dPlan {
   }
 };
 
-// The maximum of window (oh, ow) of plane, and in *index its position h * W + w: PyTorch's rule,
-// the first of equal values in row-major order, and a NaN beats everything (the last NaN wins).
+// Whether v replaces best as a window's maximum: PyTorch's rule, the first of equal values in
+// row-major order stays, and a NaN beats everything (the last NaN wins).
+DDP_POOL_HOST_DEVICE inline bool beats(float v, float best) {
+  return v > best || v != v;
+}
+
+// The maximum of window (oh, ow) of plane, and in *index its position h * W + w.
 DDP_POOL_HOST_DEVICE inline float window_max(const float* plane, const Pool2dPlan& p,
                                              std::int64_t oh, std::int64_t ow,
                                              std::int32_t* index) {
@@ -69,9 +74,8 @@ DDP_POOL_HOST_DEVICE inline float window_max(const float* plane, const Pool2dPla
   for (std::int64_t h = h0; h < h1; ++h) {
     const float* row = plane + h * width;
     for (std::int64_t w = w0; w < w1; ++w) {
-      const float v = row[w];
-      if (v > best || v != v) {
-        best = v;
+      if (beats(row[w], best)) {
+        best = row[w];
         at = h * width + w;
       }
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "checks.hpp"
 #include "cuda/cuda_kernels.hpp"
@@ -54,34 +55,102 @@ Pool2dPlan adaptive_plan(const Tensor& input, const Tensor& output, const char* 
   return plan;
 }
 
-// The CPU mean of every window: y = window_mean over each plane.
-void average_windows(const float* x, const Pool2dPlan& plan, float* y) {
-  for (std::int64_t p = 0; p < plan.planes; ++p) {
-    const float* plane = x + p * plan.in_plane();
-    for (std::int64_t oh = 0; oh < plan.rows.out; ++oh) {
-      for (std::int64_t ow = 0; ow < plan.cols.out; ++ow)
-        *y++ = detail::window_mean(plane, plan, oh, ow);
+// The CPU loops of fixed windows go output row by output row: each window element (kh, kw) meets
+// a whole row of outputs in a branch-free loop over ow that the compiler vectorises. Each output
+// still sees its window's elements in row-major order, as window_max and window_mean (CUDA's
+// loops) take them, and each input element its windows' gradients in row-major order, as the CUDA
+// backward sums them: both devices give the same bits.
+
+// Calls loop(stride), stride a compile-time constant where it is 1 or 2 (the strided loads and
+// stores of the loops over ow vectorise only then), else the runtime value.
+template <typename Loop>
+void with_stride(std::int64_t stride, Loop loop) {
+  if (stride == 1) return loop(std::integral_constant<std::int32_t, 1>{});
+  if (stride == 2) return loop(std::integral_constant<std::int32_t, 2>{});
+  loop(static_cast<std::int32_t>(stride));
+}
+
+// y and index [Ho, Wo] = the maxima of plane's windows and their positions.
+template <typename Stride>
+void max_pool_plane(const float* plane, const Pool2dPlan& p, Stride stride, float* y,
+                    std::int32_t* index) {
+  const std::int64_t width = p.cols.in;
+  const std::int64_t kernel = p.cols.kernel;
+  const auto outputs = static_cast<std::int32_t>(p.cols.out);
+  for (std::int64_t oh = 0; oh < p.rows.out; ++oh, y += outputs, index += outputs) {
+    const auto corner = static_cast<std::int32_t>(p.rows.begin(oh) * width);
+    for (std::int32_t ow = 0; ow < outputs; ++ow) {
+      y[ow] = plane[corner + ow * stride];
+      index[ow] = corner + ow * stride;
+    }
+    for (std::int64_t kh = 0; kh < kernel; ++kh) {
+      for (std::int64_t kw = kh == 0 ? 1 : 0; kw < kernel; ++kw) {
+        const auto first = static_cast<std::int32_t>(corner + kh * width + kw);
+        const float* x = plane + first;
+        for (std::int32_t ow = 0; ow < outputs; ++ow) {
+          const float v = x[ow * stride];
+          const bool take = detail::beats(v, y[ow]);
+          y[ow] = take ? v : y[ow];
+          index[ow] = take ? first + ow * stride : index[ow];
+        }
+      }
     }
   }
 }
 
-// dx = 0, then each window's dy / its size added to its elements, windows in row-major order (the
-// order in which the CUDA kernel sums them per element).
-void spread_averages(const float* dy, const Pool2dPlan& plan, float* dx) {
-  const std::int64_t width = plan.cols.in;
-  std::fill(dx, dx + plan.planes * plan.in_plane(), 0.0f);
-  for (std::int64_t p = 0; p < plan.planes; ++p) {
-    float* plane = dx + p * plan.in_plane();
-    for (std::int64_t oh = 0; oh < plan.rows.out; ++oh) {
-      const std::int64_t h1 = plan.rows.end(oh);
-      for (std::int64_t ow = 0; ow < plan.cols.out; ++ow) {
-        const float share = *dy++ / plan.window_size(oh, ow);
-        const std::int64_t w0 = plan.cols.begin(ow);
-        const std::int64_t w1 = plan.cols.end(ow);
-        for (std::int64_t h = plan.rows.begin(oh); h < h1; ++h) {
-          float* row = plane + h * width;
-          for (std::int64_t w = w0; w < w1; ++w) row[w] += share;
-        }
+// y [Ho, Wo] = the means of plane's windows.
+template <typename Stride>
+void avg_pool_plane(const float* plane, const Pool2dPlan& p, Stride stride, float* y) {
+  const std::int64_t width = p.cols.in;
+  const std::int64_t kernel = p.cols.kernel;
+  const std::int64_t outputs = p.cols.out;
+  const float size = p.window_size(0, 0);
+  for (std::int64_t oh = 0; oh < p.rows.out; ++oh, y += outputs) {
+    std::fill(y, y + outputs, 0.0f);
+    for (std::int64_t h = p.rows.begin(oh); h < p.rows.end(oh); ++h) {
+      for (std::int64_t kw = 0; kw < kernel; ++kw) {
+        const float* x = plane + h * width + kw;
+        for (std::int64_t ow = 0; ow < outputs; ++ow) y[ow] += x[ow * stride];
+      }
+    }
+    for (std::int64_t ow = 0; ow < outputs; ++ow) y[ow] = y[ow] / size;
+  }
+}
+
+// dx [H, W] = 0, then each window's dy / its size added to its elements.
+template <typename Stride>
+void avg_pool_plane_backward(const float* dy, const Pool2dPlan& p, Stride stride, float* dx) {
+  const float size = p.window_size(0, 0);
+  std::fill(dx, dx + p.in_plane(), 0.0f);
+  for (std::int64_t oh = 0; oh < p.rows.out; ++oh, dy += p.cols.out) {
+    for (std::int64_t h = p.rows.begin(oh); h < p.rows.end(oh); ++h) {
+      // kw downwards: an element's windows in this row then come in ascending ow.
+      for (std::int64_t kw = p.cols.kernel - 1; kw >= 0; --kw) {
+        float* row = dx + h * p.cols.in + kw;
+        for (std::int64_t ow = 0; ow < p.cols.out; ++ow) row[ow * stride] += dy[ow] / size;
+      }
+    }
+  }
+}
+
+// The adaptive windows' CPU loops: a window at a time (their sizes vary).
+void adaptive_avg_pool_plane(const float* plane, const Pool2dPlan& p, float* y) {
+  for (std::int64_t oh = 0; oh < p.rows.out; ++oh) {
+    for (std::int64_t ow = 0; ow < p.cols.out; ++ow) *y++ = detail::window_mean(plane, p, oh, ow);
+  }
+}
+
+void adaptive_avg_pool_plane_backward(const float* dy, const Pool2dPlan& p, float* dx) {
+  const std::int64_t width = p.cols.in;
+  std::fill(dx, dx + p.in_plane(), 0.0f);
+  for (std::int64_t oh = 0; oh < p.rows.out; ++oh) {
+    for (std::int64_t ow = 0; ow < p.cols.out; ++ow) {
+      const float share = *dy++ / p.window_size(oh, ow);
+      const std::int64_t w0 = p.cols.begin(ow);
+      const std::int64_t w1 = p.cols.end(ow);
+      for (std::int64_t h = p.rows.begin(oh); h < p.rows.end(oh); ++h) {
+        float* row = dx + h * width;
+        for (std::int64_t w = w0; w < w1; ++w) row[w] += share;
       }
     }
   }
@@ -89,12 +158,37 @@ void spread_averages(const float* dy, const Pool2dPlan& plan, float* dx) {
 
 void average_forward(const Tensor& x, const Pool2dPlan& plan, Tensor& y, const char* op) {
   if (y.device().is_cuda()) return cuda::avg_pool2d(x, plan, y);
-  average_windows(detail::cpu_floats(x, op), plan, detail::cpu_floats(y, op));
+  const float* in = detail::cpu_floats(x, op);
+  float* out = detail::cpu_floats(y, op);
+  if (plan.cols.kernel == 0) {
+    for (std::int64_t p = 0; p < plan.planes; ++p) {
+      adaptive_avg_pool_plane(in + p * plan.in_plane(), plan, out + p * plan.out_plane());
+    }
+    return;
+  }
+  with_stride(plan.cols.stride, [&](auto step) {
+    for (std::int64_t p = 0; p < plan.planes; ++p) {
+      avg_pool_plane(in + p * plan.in_plane(), plan, step, out + p * plan.out_plane());
+    }
+  });
 }
 
 void average_backward(const Tensor& dy, const Pool2dPlan& plan, Tensor& dx, const char* op) {
   if (dx.device().is_cuda()) return cuda::avg_pool2d_backward(dy, plan, dx);
-  spread_averages(detail::cpu_floats(dy, op), plan, detail::cpu_floats(dx, op));
+  const float* grad = detail::cpu_floats(dy, op);
+  float* out = detail::cpu_floats(dx, op);
+  if (plan.cols.kernel == 0) {
+    for (std::int64_t p = 0; p < plan.planes; ++p) {
+      adaptive_avg_pool_plane_backward(grad + p * plan.out_plane(), plan,
+                                       out + p * plan.in_plane());
+    }
+    return;
+  }
+  with_stride(plan.cols.stride, [&](auto step) {
+    for (std::int64_t p = 0; p < plan.planes; ++p) {
+      avg_pool_plane_backward(grad + p * plan.out_plane(), plan, step, out + p * plan.in_plane());
+    }
+  });
 }
 
 void check_argmax(const Tensor& argmax, const Tensor& pooled, const char* op) {
@@ -132,14 +226,12 @@ void max_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stride, Tenso
   const float* in = detail::cpu_floats(x, "max_pool2d");
   float* out = detail::cpu_floats(y, "max_pool2d");
   std::int32_t* index = argmax.data<std::int32_t>();
-  for (std::int64_t p = 0; p < plan.planes; ++p) {
-    const float* plane = in + p * plan.in_plane();
-    for (std::int64_t oh = 0; oh < plan.rows.out; ++oh) {
-      for (std::int64_t ow = 0; ow < plan.cols.out; ++ow) {
-        *out++ = detail::window_max(plane, plan, oh, ow, index++);
-      }
+  with_stride(plan.cols.stride, [&](auto step) {
+    for (std::int64_t p = 0; p < plan.planes; ++p) {
+      const std::int64_t pooled = p * plan.out_plane();
+      max_pool_plane(in + p * plan.in_plane(), plan, step, out + pooled, index + pooled);
     }
-  }
+  });
 }
 
 void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, std::int64_t kernel,

@@ -24,55 +24,53 @@ Tensor grad_input_of_call(PoolingFrame& frame, const Tensor& grad_output, bool n
   return frame.grad_input.get(frame.input_shape, grad_output.device());
 }
 
-// stride 0 is PyTorch's stride=None: the kernel's size, windows side by side.
-std::int64_t stride_or_kernel(std::int64_t stride, std::int64_t kernel_size, const char* layer) {
+}  // namespace
+
+Pool2d::Pool2d(std::int64_t kernel_size, std::int64_t stride, const char* layer)
+    : kernel_size_(kernel_size), stride_(stride == 0 ? kernel_size : stride), layer_(layer) {
   DDP_CHECK_ARG(kernel_size >= 1 && stride >= 0,
                 layer << "(kernel_size " << kernel_size << ", stride " << stride
                       << ") needs kernel_size >= 1 and stride >= 0 (0: kernel_size)");
-  return stride == 0 ? kernel_size : stride;
 }
 
-}  // namespace
+Shape Pool2d::output_shape(const Tensor& input) const {
+  return kernels::pool2d_output_shape(input.shape(), kernel_size_, stride_, layer_);
+}
 
 MaxPool2d::MaxPool2d(std::int64_t kernel_size, std::int64_t stride)
-    : kernel_size_(kernel_size), stride_(stride_or_kernel(stride, kernel_size, "MaxPool2d")) {}
+    : Pool2d(kernel_size, stride, "MaxPool2d") {}
 
 Tensor MaxPool2d::forward_impl(const Tensor& input) {
-  PoolingFrame& frame = frames_[call_index()];
-  const Shape shape =
-      kernels::pool2d_output_shape(input.shape(), kernel_size_, stride_, "MaxPool2d");
-  Tensor output = start_call(frame, input, shape);
-  frame.argmax = frame.argmax_memory.get(shape, input.device(), DType::int32);
-  kernels::max_pool2d(input, kernel_size_, stride_, output, frame.argmax);
+  PoolingFrame& f = frame();
+  const Shape shape = output_shape(input);
+  Tensor output = start_call(f, input, shape);
+  f.argmax = f.argmax_memory.get(shape, input.device(), DType::int32);
+  kernels::max_pool2d(input, kernel_size(), stride(), output, f.argmax);
   return output;
 }
 
 Tensor MaxPool2d::backward_impl(const Tensor& grad_output) {
-  PoolingFrame& frame = frames_[call_index()];
-  Tensor grad_input = grad_input_of_call(frame, grad_output, input_grad_needed(), "MaxPool2d");
+  PoolingFrame& f = frame();
+  Tensor grad_input = grad_input_of_call(f, grad_output, input_grad_needed(), layer());
   if (grad_input.defined()) {
-    kernels::max_pool2d_backward(grad_output, frame.argmax, kernel_size_, stride_, grad_input);
+    kernels::max_pool2d_backward(grad_output, f.argmax, kernel_size(), stride(), grad_input);
   }
   return grad_input;
 }
 
 AvgPool2d::AvgPool2d(std::int64_t kernel_size, std::int64_t stride)
-    : kernel_size_(kernel_size), stride_(stride_or_kernel(stride, kernel_size, "AvgPool2d")) {}
+    : Pool2d(kernel_size, stride, "AvgPool2d") {}
 
 Tensor AvgPool2d::forward_impl(const Tensor& input) {
-  PoolingFrame& frame = frames_[call_index()];
-  Tensor output =
-      start_call(frame, input,
-                 kernels::pool2d_output_shape(input.shape(), kernel_size_, stride_, "AvgPool2d"));
-  kernels::avg_pool2d(input, kernel_size_, stride_, output);
+  Tensor output = start_call(frame(), input, output_shape(input));
+  kernels::avg_pool2d(input, kernel_size(), stride(), output);
   return output;
 }
 
 Tensor AvgPool2d::backward_impl(const Tensor& grad_output) {
-  PoolingFrame& frame = frames_[call_index()];
-  Tensor grad_input = grad_input_of_call(frame, grad_output, input_grad_needed(), "AvgPool2d");
+  Tensor grad_input = grad_input_of_call(frame(), grad_output, input_grad_needed(), layer());
   if (grad_input.defined()) {
-    kernels::avg_pool2d_backward(grad_output, kernel_size_, stride_, grad_input);
+    kernels::avg_pool2d_backward(grad_output, kernel_size(), stride(), grad_input);
   }
   return grad_input;
 }

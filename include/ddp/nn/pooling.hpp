@@ -20,43 +20,49 @@ struct PoolingFrame {
   Workspace grad_input;
 };
 
-// The maximum of each kernel_size x kernel_size window, stride apart (0: kernel_size, PyTorch's
-// None). Backward sends each output's gradient to the element PyTorch picks as the maximum (the
-// first of equal values in row-major window order; a NaN beats everything); overlapping windows
-// (stride < kernel_size) add up.
-class MaxPool2d : public Module {
+// What MaxPool2d and AvgPool2d share: kernel_size x kernel_size windows, stride apart (0:
+// kernel_size, PyTorch's None), padding 0, floor mode.
+class Pool2d : public Module {
  public:
-  explicit MaxPool2d(std::int64_t kernel_size, std::int64_t stride = 0);
-
   std::int64_t kernel_size() const { return kernel_size_; }
   std::int64_t stride() const { return stride_; }
 
  protected:
-  Tensor forward_impl(const Tensor& input) override;
-  Tensor backward_impl(const Tensor& grad_output) override;
+  // layer names the subclass in errors: "MaxPool2d".
+  Pool2d(std::int64_t kernel_size, std::int64_t stride, const char* layer);
+
+  const char* layer() const { return layer_; }
+  // The output shape for input [N, C, H, W]: an Error naming the layer for any other shape.
+  Shape output_shape(const Tensor& input) const;
+  PoolingFrame& frame() { return frames_[call_index()]; }
 
  private:
   std::int64_t kernel_size_;
   std::int64_t stride_;
+  const char* layer_;
   CallFrames<PoolingFrame> frames_;
 };
 
-// The mean of each kernel_size x kernel_size window, stride apart (0: kernel_size).
-class AvgPool2d : public Module {
+// The maximum of each window. Backward sends each output's gradient to the element PyTorch picks
+// as the maximum (the first of equal values in row-major window order; a NaN beats everything);
+// overlapping windows (stride < kernel_size) add up.
+class MaxPool2d : public Pool2d {
  public:
-  explicit AvgPool2d(std::int64_t kernel_size, std::int64_t stride = 0);
-
-  std::int64_t kernel_size() const { return kernel_size_; }
-  std::int64_t stride() const { return stride_; }
+  explicit MaxPool2d(std::int64_t kernel_size, std::int64_t stride = 0);
 
  protected:
   Tensor forward_impl(const Tensor& input) override;
   Tensor backward_impl(const Tensor& grad_output) override;
+};
 
- private:
-  std::int64_t kernel_size_;
-  std::int64_t stride_;
-  CallFrames<PoolingFrame> frames_;
+// The mean of each window.
+class AvgPool2d : public Pool2d {
+ public:
+  explicit AvgPool2d(std::int64_t kernel_size, std::int64_t stride = 0);
+
+ protected:
+  Tensor forward_impl(const Tensor& input) override;
+  Tensor backward_impl(const Tensor& grad_output) override;
 };
 
 // [N, C, H, W] -> [N, C, output_size, output_size], output row i the mean of input rows
