@@ -24,6 +24,22 @@ void for_each_channel_run(const ChannelLayout& layout, Run run) {
   }
 }
 
+// Calls element(c, i) for every element i of x, c its channel: along the spatial run, or for
+// [N, C] input (inner 1) along the channels of a row, so that the loop vectorises either way.
+template <typename Element>
+void for_each_element(const ChannelLayout& layout, Element element) {
+  if (layout.inner == 1) {
+    for (std::int64_t n = 0; n < layout.batch; ++n) {
+      const std::int64_t row = n * layout.channels;
+      for (std::int64_t c = 0; c < layout.channels; ++c) element(c, row + c);
+    }
+    return;
+  }
+  for_each_channel_run(layout, [&](std::int64_t c, std::int64_t begin) {
+    for (std::int64_t i = begin; i < begin + layout.inner; ++i) element(c, i);
+  });
+}
+
 // first[c] += sum of term(i)[0], second[c] += sum of term(i)[1] over the elements i of channel c.
 // [N, C] input (inner 1) adds row by row, a loop along contiguous channels that vectorises.
 template <typename Term>
@@ -54,6 +70,15 @@ void check_same_layout(const Tensor& a, const Tensor& b, const char* op) {
   DDP_CHECK(a.shape() == b.shape(), op << ": tensors of shapes " << ddp::to_string(a.shape())
                                        << " and " << ddp::to_string(b.shape())
                                        << " differ; x, dy, y and dx share one shape");
+}
+
+// The checks of the kernels that read x and dy with the batch's moments; x's layout.
+ChannelLayout check_backward(const Tensor& x, const Tensor& dy, const Tensor& moments,
+                             const char* op) {
+  const ChannelLayout layout = detail::channel_layout(x, op);
+  check_same_layout(x, dy, op);
+  check_moments(moments, layout.channels, op);
+  return layout;
 }
 
 }  // namespace
@@ -154,21 +179,15 @@ void batch_norm_forward(const Tensor& x, const Tensor& moments, const Tensor& we
   const float* w = detail::cpu_floats(weight, op);
   const float* b = detail::cpu_floats(bias, op);
   float* out = detail::cpu_floats(y, op);
-  for_each_channel_run(layout, [&](std::int64_t c, std::int64_t begin) {
-    const float scale = w[c] * invstd[c];
-    const float m = mean[c];
-    const float shift = b[c];
-    for (std::int64_t i = begin; i < begin + layout.inner; ++i)
-      out[i] = (in[i] - m) * scale + shift;
+  for_each_element(layout, [&](std::int64_t c, std::int64_t i) {
+    out[i] = (in[i] - mean[c]) * (w[c] * invstd[c]) + b[c];
   });
 }
 
 void batch_norm_backward_sums(const Tensor& x, const Tensor& dy, const Tensor& moments,
                               Tensor& grad_sums) {
   const char* op = "batch_norm_backward_sums";
-  const ChannelLayout layout = detail::channel_layout(x, op);
-  check_same_layout(x, dy, op);
-  check_moments(moments, layout.channels, op);
+  const ChannelLayout layout = check_backward(x, dy, moments, op);
   check_per_channel(grad_sums, 2, layout.channels, DType::float64, "grad_sums", op);
   if (grad_sums.device().is_cuda()) {
     return cuda::batch_norm_backward_sums(layout, x, dy, moments, grad_sums);
@@ -215,10 +234,8 @@ void batch_norm_backward_input(const Tensor& x, const Tensor& dy, const Tensor& 
                                const Tensor& weight, const Tensor& grad_sums, double count,
                                Tensor& dx) {
   const char* op = "batch_norm_backward_input";
-  const ChannelLayout layout = detail::channel_layout(x, op);
-  check_same_layout(x, dy, op);
+  const ChannelLayout layout = check_backward(x, dy, moments, op);
   check_same_layout(x, dx, op);
-  check_moments(moments, layout.channels, op);
   check_per_channel(weight, 1, layout.channels, DType::float32, "weight", op);
   check_per_channel(grad_sums, 2, layout.channels, DType::float64, "grad_sums", op);
   DDP_CHECK(count > 0, op << ": the statistics need a positive count, got " << count);
@@ -232,26 +249,19 @@ void batch_norm_backward_input(const Tensor& x, const Tensor& dy, const Tensor& 
   const float* w = detail::cpu_floats(weight, op);
   const double* sums = detail::data_on<double>(grad_sums, Device::cpu(), op);
   float* out = detail::cpu_floats(dx, op);
-  // dx = a dy + b (x - mean) + k per channel: the formula with xhat = (x - mean) invstd expanded
-  // (x - mean first: b x and b mean could be large and cancel).
-  for_each_channel_run(layout, [&](std::int64_t c, std::int64_t begin) {
-    const double a = static_cast<double>(w[c]) * invstd[c];
-    const auto af = static_cast<float>(a);
-    const auto bf = static_cast<float>(-a * invstd[c] * sums[layout.channels + c] / count);
-    const auto kf = static_cast<float>(-a * sums[c] / count);
-    const float m = mean[c];
-    for (std::int64_t i = begin; i < begin + layout.inner; ++i) {
-      out[i] = af * grad[i] + bf * (in[i] - m) + kf;
-    }
+  const double inverse_count = 1.0 / count;
+  for_each_element(layout, [&](std::int64_t c, std::int64_t i) {
+    const auto mean_dy = static_cast<float>(sums[c] * inverse_count);
+    const auto mean_dy_xhat = static_cast<float>(sums[layout.channels + c] * inverse_count);
+    const float xhat = (in[i] - mean[c]) * invstd[c];
+    out[i] = w[c] * invstd[c] * (grad[i] - mean_dy - xhat * mean_dy_xhat);
   });
 }
 
 void batch_norm_backward_input_eval(const Tensor& dy, const Tensor& moments, const Tensor& weight,
                                     Tensor& dx) {
   const char* op = "batch_norm_backward_input_eval";
-  const ChannelLayout layout = detail::channel_layout(dy, op);
-  check_same_layout(dy, dx, op);
-  check_moments(moments, layout.channels, op);
+  const ChannelLayout layout = check_backward(dy, dx, moments, op);
   check_per_channel(weight, 1, layout.channels, DType::float32, "weight", op);
   if (dx.device().is_cuda()) {
     return cuda::batch_norm_backward_input_eval(layout, dy, moments, weight, dx);
@@ -260,10 +270,8 @@ void batch_norm_backward_input_eval(const Tensor& dy, const Tensor& moments, con
   const float* invstd = detail::cpu_floats(moments, op) + layout.channels;
   const float* w = detail::cpu_floats(weight, op);
   float* out = detail::cpu_floats(dx, op);
-  for_each_channel_run(layout, [&](std::int64_t c, std::int64_t begin) {
-    const float scale = w[c] * invstd[c];
-    for (std::int64_t i = begin; i < begin + layout.inner; ++i) out[i] = grad[i] * scale;
-  });
+  for_each_element(layout,
+                   [&](std::int64_t c, std::int64_t i) { out[i] = grad[i] * (w[c] * invstd[c]); });
 }
 
 }  // namespace ddp::kernels

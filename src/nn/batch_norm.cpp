@@ -43,7 +43,9 @@ void BatchNorm::batch_statistics(Frame& frame) {
   if (sum_) {
     sum_->sum_(stats);
     // The global count, the same on every replica (one element read back from a GPU).
-    frame.count = stats.view(2 * num_features_, {1}).to_vector<double>()[0];
+    Tensor count = frame.global_count.get({1}, Device::cpu(), DType::float64);
+    count.copy_(stats.view(2 * num_features_, {1}));
+    frame.count = count.data<double>()[0];
   } else {
     frame.count = static_cast<double>(frame.input.numel() / num_features_);
   }

@@ -40,12 +40,19 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module,
                                                  const DdpOptions& options)
     : module_(module),
       group_(std::move(group)),
-      reducer_(replicated_parameters(module, group_.get()), group_, reducer_options(options)) {
+      reducer_(replicated_parameters(module, group_.get()), group_, reducer_options(options)),
+      broadcast_buffers_(options.broadcast_buffers),
+      buffer_broadcast_(module, group_) {
   module_.set_grad_ready_hook([this](std::size_t index) { reducer_.grad_ready(index); });
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
   module_.set_grad_ready_hook({});
+}
+
+Tensor DistributedDataParallel::forward(const Tensor& input) {
+  if (broadcast_buffers_ && module_.is_training()) buffer_broadcast_.run();
+  return module_.forward(input);
 }
 
 void DistributedDataParallel::finish() {

@@ -48,12 +48,13 @@ class BatchNorm : public Module {
 
  private:
   struct Frame {
-    Tensor input;           // kept by reference (no copy)
-    bool training = false;  // whether the batch's statistics normalised it
-    double count = 0;       // elements per channel behind those statistics (every replica's)
-    Workspace stats;        // [3, C] float64: sum, sum of squares, count
-    Workspace moments;      // [2, C] float32: mean, 1 / sqrt(var + eps)
-    Workspace grad_sums;    // [2, C] float64: sum of dy, sum of dy * xhat
+    Tensor input;            // kept by reference (no copy)
+    bool training = false;   // whether the batch's statistics normalised it
+    double count = 0;        // elements per channel behind those statistics (every replica's)
+    Workspace stats;         // [3, C] float64: sum, sum of squares, count
+    Workspace moments;       // [2, C] float32: mean, 1 / sqrt(var + eps)
+    Workspace grad_sums;     // [2, C] float64: sum of dy, sum of dy * xhat
+    Workspace global_count;  // [1] float64 on the host: the count after the sum over replicas
     Workspace output;
     Workspace grad_input;
   };

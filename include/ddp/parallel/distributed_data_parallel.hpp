@@ -22,6 +22,7 @@
 
 #include "ddp/comm/process_group.hpp"
 #include "ddp/nn/module.hpp"
+#include "ddp/parallel/buffer_broadcast.hpp"
 #include "ddp/parallel/reducer.hpp"
 
 namespace ddp::parallel {
@@ -46,6 +47,10 @@ struct DdpOptions {
   // For a ShardedOptimizer: buckets are reduce-scattered, each rank receiving the sum of its block
   // of every bucket, instead of all-reduced (see ReducerOptions::sharded).
   bool sharded_optimizer = false;
+  // Copy rank 0's buffers (BatchNorm's running statistics) to every rank before each forward in
+  // training mode, one broadcast per dtype (PyTorch's default): the replicas' buffers stay equal
+  // although each rank's statistics come from its own slice. No effect without buffers.
+  bool broadcast_buffers = true;
 };
 
 class DistributedDataParallel {
@@ -60,7 +65,9 @@ class DistributedDataParallel {
   DistributedDataParallel(const DistributedDataParallel&) = delete;
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
-  Tensor forward(const Tensor& input) { return module_.forward(input); }
+  // The module's forward, after the buffer broadcast (DdpOptions::broadcast_buffers) when the
+  // module is in training mode.
+  Tensor forward(const Tensor& input);
   // The module's backward; each bucket's all-reduce starts as soon as its gradients are final.
   Tensor backward(const Tensor& grad_output) { return module_.backward(grad_output); }
   // Waits for the buckets in flight (launching any that unused parameters held back). After it,
@@ -90,6 +97,8 @@ class DistributedDataParallel {
   nn::Module& module_;
   std::shared_ptr<ProcessGroup> group_;
   Reducer reducer_;
+  bool broadcast_buffers_;
+  BufferBroadcast buffer_broadcast_;
 };
 
 }  // namespace ddp::parallel

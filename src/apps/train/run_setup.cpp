@@ -11,6 +11,7 @@
 #include "ddp/kernels/threads.hpp"
 #include "ddp/optim/adamw.hpp"
 #include "ddp/optim/sgd.hpp"
+#include "ddp/parallel/sync_batch_norm.hpp"
 #include "device_choice.hpp"
 #include "run.hpp"
 
@@ -151,10 +152,15 @@ void Run::build_parallel() {
        runtime_.world_size() > 1 && model_.module->parameter_count() >= kShardFromParameters);
   DDP_CHECK_ARG(!shard || device_.is_cpu(),
                 "--shard-optimizer on shards CPU parameters only; on a GPU use auto or off");
+  if (o_.sync_bn && parallel::convert_sync_batchnorm(*model_.module, gradient_group_) == 0 &&
+      runtime_.rank() == 0) {
+    DDP_WARN("--sync-bn: the model has no BatchNorm layer; nothing to synchronise");
+  }
   ddp_.emplace(*model_.module, gradient_group_,
                parallel::DdpOptions{.bucket_cap_mb = o_.bucket_mb,
                                     .grad_compression = o_.grad_compression,
-                                    .sharded_optimizer = shard});
+                                    .sharded_optimizer = shard,
+                                    .broadcast_buffers = !o_.no_broadcast_buffers});
   if (shard) {
     auto sharded = std::make_unique<parallel::ShardedOptimizer>(
         *ddp_, [this](std::vector<nn::Parameter*> blocks) {

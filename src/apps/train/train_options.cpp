@@ -142,6 +142,10 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
                    {"on", ShardOptimizer::on},
                    {"off", ShardOptimizer::off}}),
       "auto, on or off: each rank updates 1/N of the parameters (CPU)");
+  add("sync-bn", po::bool_switch(&o.sync_bn),
+      "BatchNorm statistics over the global batch of all ranks (SyncBatchNorm)");
+  add("no-broadcast-buffers", po::bool_switch(&o.no_broadcast_buffers),
+      "keep each rank's BatchNorm running statistics instead of rank 0's");
 
   po::options_description output("Parameters, checkpoints and output");
   add = output.add_options();

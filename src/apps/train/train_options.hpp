@@ -71,6 +71,8 @@ struct TrainOptions {
   // ZeRO stage 1: each rank keeps optimizer state for, and updates, 1/N of the parameters, then
   // all-gathers them (the same parameters, bit for bit).
   ShardOptimizer shard_optimizer = ShardOptimizer::automatic;
+  bool sync_bn = false;               // BatchNorm statistics over every rank's slice
+  bool no_broadcast_buffers = false;  // keep each rank's buffers (DDP copies rank 0's by default)
 
   // Parameters, checkpoints and output
   std::string init_params;    // FILE.safetensors (by name) or raw float32, read before training

@@ -47,6 +47,23 @@ void channel_sums(const Device& device, const ChannelLayout& layout, Term term, 
   DDP_CUDA_CHECK(cudaGetLastError());
 }
 
+// The channel of element i.
+__device__ std::int64_t channel_of(const ChannelLayout& layout, std::int64_t i) {
+  return (i / layout.inner) % layout.channels;
+}
+
+// The rows of moments [2, C] on device: mean, then 1 / sqrt(var + eps).
+struct MomentRows {
+  const float* mean;
+  const float* invstd;
+};
+
+MomentRows moment_rows(const Tensor& moments, std::int64_t channels, const Device& device,
+                       const char* op) {
+  const float* mean = detail::data_on<float>(moments, device, op);
+  return {mean, mean + channels};
+}
+
 }  // namespace
 
 void batch_norm_statistics(const ChannelLayout& layout, const Tensor& x, Tensor& stats) {
@@ -119,14 +136,13 @@ void batch_norm_forward(const ChannelLayout& layout, const Tensor& x, const Tens
   const char* op = "batch_norm_forward";
   const Device device = y.device();
   const float* in = detail::data_on<float>(x, device, op);
-  const float* mean = detail::data_on<float>(moments, device, op);
-  const float* invstd = mean + layout.channels;
+  const MomentRows rows = moment_rows(moments, layout.channels, device, op);
   const float* w = detail::data_on<float>(weight, device, op);
   const float* b = detail::data_on<float>(bias, device, op);
   float* out = detail::data_on<float>(y, device, op);
   for_each_index(device, layout.numel(), [=] __device__(std::int64_t i) {
-    const std::int64_t c = (i / layout.inner) % layout.channels;
-    out[i] = (in[i] - mean[c]) * (w[c] * invstd[c]) + b[c];
+    const std::int64_t c = channel_of(layout, i);
+    out[i] = (in[i] - rows.mean[c]) * (w[c] * rows.invstd[c]) + b[c];
   });
 }
 
@@ -136,14 +152,13 @@ void batch_norm_backward_sums(const ChannelLayout& layout, const Tensor& x, cons
   const Device device = grad_sums.device();
   const float* in = detail::data_on<float>(x, device, op);
   const float* grad = detail::data_on<float>(dy, device, op);
-  const float* mean = detail::data_on<float>(moments, device, op);
-  const float* invstd = mean + layout.channels;
+  const MomentRows rows = moment_rows(moments, layout.channels, device, op);
   double* sums = detail::data_on<double>(grad_sums, device, op);
   channel_sums(
       device, layout,
       [=] __device__(std::int64_t c, std::int64_t i) {
         const double g = grad[i];
-        return DoublePair{g, g * (static_cast<double>(in[i]) - mean[c]) * invstd[c]};
+        return DoublePair{g, g * (static_cast<double>(in[i]) - rows.mean[c]) * rows.invstd[c]};
       },
       sums, sums + layout.channels);
 }
@@ -169,18 +184,17 @@ void batch_norm_backward_input(const ChannelLayout& layout, const Tensor& x, con
   const Device device = dx.device();
   const float* in = detail::data_on<float>(x, device, op);
   const float* grad = detail::data_on<float>(dy, device, op);
-  const float* mean = detail::data_on<float>(moments, device, op);
-  const float* invstd = mean + layout.channels;
+  const MomentRows rows = moment_rows(moments, layout.channels, device, op);
   const float* w = detail::data_on<float>(weight, device, op);
   const double* sums = detail::data_on<double>(grad_sums, device, op);
   float* out = detail::data_on<float>(dx, device, op);
   const std::int64_t channels = layout.channels;
   for_each_index(device, layout.numel(), [=] __device__(std::int64_t i) {
-    const std::int64_t c = (i / layout.inner) % layout.channels;
-    const float a = w[c] * invstd[c];
+    const std::int64_t c = channel_of(layout, i);
+    const float a = w[c] * rows.invstd[c];
     const auto mean_dy = static_cast<float>(sums[c] / count);
     const auto mean_dy_xhat = static_cast<float>(sums[channels + c] / count);
-    const float xhat = (in[i] - mean[c]) * invstd[c];
+    const float xhat = (in[i] - rows.mean[c]) * rows.invstd[c];
     out[i] = a * (grad[i] - mean_dy - xhat * mean_dy_xhat);
   });
 }
@@ -190,11 +204,11 @@ void batch_norm_backward_input_eval(const ChannelLayout& layout, const Tensor& d
   const char* op = "batch_norm_backward_input_eval";
   const Device device = dx.device();
   const float* grad = detail::data_on<float>(dy, device, op);
-  const float* invstd = detail::data_on<float>(moments, device, op) + layout.channels;
+  const float* invstd = moment_rows(moments, layout.channels, device, op).invstd;
   const float* w = detail::data_on<float>(weight, device, op);
   float* out = detail::data_on<float>(dx, device, op);
   for_each_index(device, layout.numel(), [=] __device__(std::int64_t i) {
-    const std::int64_t c = (i / layout.inner) % layout.channels;
+    const std::int64_t c = channel_of(layout, i);
     out[i] = grad[i] * (w[c] * invstd[c]);
   });
 }
