@@ -1,9 +1,11 @@
 #include "file_bytes.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <utility>
 
 #include "ddp/core/error.hpp"
 

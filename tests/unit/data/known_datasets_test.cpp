@@ -1,7 +1,6 @@
 #include "ddp/data/known_datasets.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include <string>
 
 #include "ddp/core/error.hpp"
+#include "temp_dir.hpp"
 
 namespace ddp::data {
 namespace {
@@ -17,20 +17,15 @@ namespace {
 class KnownDatasetsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ddp_known_datasets_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_ / "fashion-mnist");
     setenv("DDP_DATASETS_DIR", dir_.c_str(), 1);
   }
-  void TearDown() override {
-    unsetenv("DDP_DATASETS_DIR");
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { unsetenv("DDP_DATASETS_DIR"); }
   std::string file(const std::string& name) { return (dir_ / "fashion-mnist" / name).string(); }
   void install(const std::string& name) { std::ofstream(file(name)) << "x"; }
 
-  std::filesystem::path dir_;
+  ddp::testing::TempDir scratch_{"ddp_known_datasets_"};
+  const std::filesystem::path& dir_ = scratch_.path();
 };
 
 TEST_F(KnownDatasetsTest, NamesTheFilesOfEachPart) {

@@ -3,9 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -15,33 +13,16 @@
 #include <vector>
 
 #include "ddp/core/named_tensor.hpp"
+#include "temp_dir.hpp"
 
 namespace ddp::io::testing {
 
 namespace fs = std::filesystem;
 
-// A fresh folder under the system's temp folder, named after the test, removed with everything in
-// it.
-class TempDir {
+// The io tests' folders are named ddp_io_<test>_<pid>.
+class TempDir : public ddp::testing::TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "ddp_io_") {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(test->name()) + "_" + std::to_string(::getpid());
-    std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests: "Name/Param"
-    path_ = fs::temp_directory_path() / (prefix + name);
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  explicit TempDir(const std::string& prefix = "ddp_io_") : ddp::testing::TempDir(prefix) {}
 };
 
 inline std::vector<std::uint8_t> read_bytes(const fs::path& file) {
