@@ -2,8 +2,8 @@
 # SyncBatchNorm through ddp-train: N ranks with --sync-bn end with the parameters and running
 # statistics of one process with plain BatchNorm on the same global batches, to 1e-5 relative.
 # MODEL trains 10 SGD steps with momentum (lr 0.01: at 0.05 ResNet-8 amplifies any rounding
-# difference tenfold a step) on global batches of 30 (uneven slices at 4 and 8 ranks), the last
-# of them 4 samples, which leaves 4 of 8 ranks empty. Without --sync-bn each rank normalises by
+# difference tenfold a step) on global batches of 30 (slices of 4 and 2 at 8 ranks), the last of
+# them 4 samples: 2, 2, 0 at 3 ranks, and 4 of 8 ranks empty. Without --sync-bn each rank normalises by
 # its own slice's statistics, and the run must end elsewhere (the comparison is able to fail).
 # Usage: sync_bn_test.sh MPIEXEC DDP_TRAIN COMPARE_PARAMS MODEL RANKS...
 set -euo pipefail
