@@ -43,6 +43,10 @@ void cuda_synchronize(int device) {
   DDP_THROW(Error, "cuda:" << device << ": " << kNotBuilt);
 }
 
+std::int64_t cuda_host_waits() {
+  return 0;
+}
+
 CudaMemoryStats cuda_memory_stats(int) {
   return {};
 }
