@@ -35,7 +35,7 @@ models::MlpOptions mlp_options() {
   models::MlpOptions options;
   options.widths = {20, 64, 48, 5};
   options.activation = kernels::Activation::gelu;
-  options.dropout = 0.1f;  // masks drawn on the host: the same on both devices
+  options.dropout = 0.1f;  // the device draws the CPU's masks
   options.seed = 7;
   options.dropout_seed = 8;
   return options;

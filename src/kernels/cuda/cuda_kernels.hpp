@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "../shape_plan.hpp"
+#include "ddp/core/random.hpp"
 #include "ddp/kernels/activation.hpp"
 #include "ddp/kernels/gemm.hpp"
 #include "ddp/kernels/optimizer_update.hpp"
@@ -49,6 +50,9 @@ void scale_(Tensor& x, float alpha);
 void add(const Tensor& a, const Tensor& b, Tensor& out);
 void add_scaled_(Tensor& y, float alpha, const Tensor& x);
 void multiply(const Tensor& a, const Tensor& b, Tensor& out);
+// The mask the CPU draws from a generator in state start (p checked); the caller moves the
+// generator on by mask.numel() draws.
+void dropout_mask(Tensor& mask, float p, const Generator::State& start);
 
 double sum(const Tensor& x);
 double squared_norm(const Tensor& x);

@@ -172,6 +172,10 @@ void multiply(const Tensor&, const Tensor&, Tensor& out) {
   not_built("multiply", out);
 }
 
+void dropout_mask(Tensor& mask, float, const Generator::State&) {
+  not_built("dropout_mask", mask);
+}
+
 double sum(const Tensor& x) {
   not_built("sum", x);
 }
