@@ -45,6 +45,14 @@ void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, floa
 double squared_error_forward(const Tensor& prediction, const Tensor& target);
 void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,
                             Tensor& grad);
+// The *_forward_into kernels after the dispatch's checks (log_probs already computed), and the
+// step totals' kernels (ddp/kernels/step_totals.hpp).
+void cross_entropy_sum_into(const Tensor& log_probs, const Tensor& targets, double scale,
+                            Tensor& totals);
+void squared_error_sum_into(const Tensor& prediction, const Tensor& target, double scale,
+                            Tensor& totals);
+void mark_non_finite(const Tensor& x, Tensor& flag);
+void record_step_verdict(const Tensor& flag, std::int64_t step, Tensor& totals);
 
 void scale_(Tensor& x, float alpha);
 void add(const Tensor& a, const Tensor& b, Tensor& out);
