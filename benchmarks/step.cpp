@@ -1,7 +1,9 @@
 // ddp-bench step: one process trains a model and sets the step's time beside the time of that
 // step's GEMMs alone (the same calls, recorded from the step, same library and threads), which is
 // the floor a CPU step can reach: the ratio says what everything else costs, and update_ms how
-// much of that is the optimizer step.
+// much of that is the optimizer step. With --device cuda the step runs on GPU 0, its loss kept
+// there (nn::Loss::forward_into), and host_waits counts the times a step made the host wait for
+// the GPU (kernels::cuda_host_waits): none is the goal, the timing's own synchronization apart.
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -13,7 +15,9 @@
 #include "cli_options.hpp"
 #include "ddp/core/error.hpp"
 #include "ddp/core/random.hpp"
+#include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/gemm.hpp"
+#include "ddp/kernels/step_totals.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/models/registry.hpp"
 #include "ddp/nn/loss.hpp"
@@ -43,16 +47,31 @@ Tensor filled(Shape shape, Generator& generator) {
 }
 
 std::vector<GemmOperands> operands_for(const std::vector<kernels::GemmCall>& calls,
-                                       Generator& generator) {
+                                       Generator& generator, const Device& device) {
   std::vector<GemmOperands> out;
   for (const kernels::GemmCall& call : calls) {
     const bool ta = call.trans_a == kernels::Transpose::yes;
     const bool tb = call.trans_b == kernels::Transpose::yes;
-    out.push_back({call, filled(ta ? Shape{call.k, call.m} : Shape{call.m, call.k}, generator),
-                   filled(tb ? Shape{call.n, call.k} : Shape{call.k, call.n}, generator),
-                   filled({call.m, call.n}, generator)});
+    out.push_back({call,
+                   filled(ta ? Shape{call.k, call.m} : Shape{call.m, call.k}, generator).to(device),
+                   filled(tb ? Shape{call.n, call.k} : Shape{call.k, call.n}, generator).to(device),
+                   filled({call.m, call.n}, generator).to(device)});
   }
   return out;
+}
+
+Device device_named(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  DDP_CHECK_ARG(name == "cuda", "--device '" << name << "' is not known; use cpu or cuda");
+  DDP_CHECK_ARG(kernels::cuda_device_count() > 0,
+                "--device cuda: no usable CUDA device: " << kernels::cuda_unavailable_reason());
+  kernels::set_cuda_device(0);
+  return Device::cuda(0);
+}
+
+// Until the device's queued work is done, so that a step's time is its own.
+void finish_work(const Device& device) {
+  if (device.is_cuda()) kernels::cuda_synchronize(device.index);
 }
 
 }  // namespace
@@ -65,6 +84,7 @@ int step(Runtime& runtime, int argc, char** argv) {
   int warmup = 5;
   std::string optimizer_name = "sgd";
   std::string format_name = "table";
+  std::string device_name = "cpu";
   po::options_description options(
       "ddp-bench step: a model's training step against its GEMMs alone");
   options.add_options()("help,h", "this help")(
@@ -75,8 +95,9 @@ int step(Runtime& runtime, int argc, char** argv) {
       "iters", po::value(&iters)->default_value(iters), "timed steps (the medians are reported)")(
       "warmup", po::value(&warmup)->default_value(warmup), "untimed steps first")(
       "optimizer", po::value(&optimizer_name)->default_value(optimizer_name),
-      "sgd (momentum 0.9) or adamw")("format", po::value(&format_name)->default_value(format_name),
-                                     "table or csv");
+      "sgd (momentum 0.9) or adamw")("device", po::value(&device_name)->default_value(device_name),
+                                     "cpu or cuda (GPU 0)")(
+      "format", po::value(&format_name)->default_value(format_name), "table or csv");
   if (!cli::parse_options(argc, argv, options, runtime.world().get())) return 0;
   const Format format = parse_format(format_name);
   DDP_CHECK_ARG(batch_size >= 1, "--batch-size " << batch_size << " must be at least 1");
@@ -85,10 +106,12 @@ int step(Runtime& runtime, int argc, char** argv) {
   DDP_CHECK_ARG(optimizer_name == "sgd" || optimizer_name == "adamw",
                 "--optimizer '" << optimizer_name << "' is not known; use sgd or adamw");
   kernels::set_compute_threads(threads);
+  const Device device = device_named(device_name);
 
   const models::Model built =
       models::build_model(model_text, {.seed = derive_seed(1234, runtime.rank())});
   nn::Module& model = *built.module;
+  model.to(device);
   const std::int64_t features = numel(built.signature.sample_shape);
   const std::int64_t classes = built.signature.classes;
   Generator generator(derive_seed(1235, runtime.rank()));
@@ -115,6 +138,11 @@ int step(Runtime& runtime, int argc, char** argv) {
     targets.data<std::int64_t>()[row] = std::max_element(s, s + classes) - s;
   }
 
+  inputs = inputs.to(device);
+  targets = targets.to(device);
+  Tensor totals = kernels::make_step_totals(device);
+  std::vector<double> host_waits;
+
   auto batch_rows = [&](std::int64_t batch) {
     const std::int64_t begin = (batch % kPoolBatches) * batch_size;
     return std::pair{inputs.rows(begin, begin + batch_size),
@@ -131,11 +159,17 @@ int step(Runtime& runtime, int argc, char** argv) {
   // streams every parameter (with its gradient and state) through memory.
   auto train_step = [&] {
     auto [x, y] = batch_rows(next_batch++);
+    const std::int64_t waits_before = kernels::cuda_host_waits();
     optimizer->zero_grad();
-    loss.forward(model.forward(x), y);
+    loss.forward_into(model.forward(x), y, 0, totals);
     model.backward(loss.backward());
+    finish_work(device);
     const Clock::time_point start = Clock::now();
     optimizer->step();
+    finish_work(device);
+    // The step's own waits: the timing's two synchronizations left out.
+    host_waits.push_back(static_cast<double>(kernels::cuda_host_waits() - waits_before -
+                                             (device.is_cuda() ? 2 : 0)));
     return milliseconds_since(start);
   };
   for (int i = 0; i < warmup; ++i) train_step();
@@ -145,11 +179,12 @@ int step(Runtime& runtime, int argc, char** argv) {
     train_step();
     calls = recorder.calls();
   }
-  std::vector<GemmOperands> gemms = operands_for(calls, generator);
+  std::vector<GemmOperands> gemms = operands_for(calls, generator, device);
   auto run_gemms = [&] {
     for (GemmOperands& g : gemms) {
       kernels::gemm(g.a, g.call.trans_a, g.b, g.call.trans_b, g.c, g.call.alpha, g.call.beta);
     }
+    finish_work(device);
   };
   for (int i = 0; i < warmup; ++i) run_gemms();
 
@@ -158,7 +193,9 @@ int step(Runtime& runtime, int argc, char** argv) {
   std::vector<double> step_ms;
   std::vector<double> update_ms;
   std::vector<double> gemm_ms;
+  host_waits.clear();
   for (int i = 0; i < iters; ++i) {
+    finish_work(device);
     Clock::time_point start = Clock::now();
     update_ms.push_back(train_step());
     step_ms.push_back(milliseconds_since(start));
@@ -183,12 +220,14 @@ int step(Runtime& runtime, int argc, char** argv) {
   std::replace(model_name.begin(), model_name.end(), ',', '-');
   if (runtime.rank() == 0) {
     Report report({"step_ms", "gemm_ms", "ratio", "update_ms", "gemm_gflops", "gemms", "threads",
-                   "batch", "model", "optimizer", "loss_first", "loss_last"});
+                   "batch", "model", "optimizer", "loss_first", "loss_last", "device",
+                   "host_waits"});
     report.add_row({fixed(step_median, 3), fixed(gemm_median, 3),
                     fixed(step_median / gemm_median, 3), fixed(median(update_ms), 3),
                     fixed(flops / gemm_median * 1e-6, 1), std::to_string(calls.size()),
                     std::to_string(threads), std::to_string(batch_size), model_name, optimizer_name,
-                    fixed(first_loss, 4), fixed(last_loss, 4)});
+                    fixed(first_loss, 4), fixed(last_loss, 4), to_string(device),
+                    fixed(*std::max_element(host_waits.begin(), host_waits.end()), 0)});
     report.print(std::cout, format);
   }
   return 0;

@@ -150,7 +150,9 @@ NcclProcessGroup::NcclProcessGroup(ncclComm* comm, int device, std::string name)
       stream_(kernels::cuda_stream_handle(device, CudaStream::comm)),
       ready_(device),
       barrier_buffer_(Tensor::zeros({1}, DType::float32, Device::cuda(device))),
-      watchdog_(name_, collective_timeout(), [this] { ncclCommAbort(comm_); }),
+      end_([this] { ncclCommAbort(comm_); }, [this] { ncclCommDestroy(comm_); }),
+      watchdog_(name_, collective_timeout(),
+                [this](const std::string& message) { end_job(message); }),
       monitor_([this] { monitor(); }) {}
 
 NcclProcessGroup::~NcclProcessGroup() {
@@ -187,7 +189,7 @@ NcclProcessGroup::~NcclProcessGroup() {
   // Everything has finished; the monitor may not have seen it, and the watchdog must not time it.
   // ncclCommDestroy waits for the peers of this node: a peer that never comes ends the job.
   watchdog_.begin(CollectiveInfo{"ncclCommDestroy", 0, DType::int32, 0, -1, -1});
-  ncclCommDestroy(comm_);
+  end_.destroy();
   watchdog_.end();
 }
 
@@ -379,7 +381,7 @@ void NcclProcessGroup::monitor() {
   try {
     kernels::set_cuda_device(device_);
   } catch (const std::exception& error) {
-    fail(error.what());
+    return fail(error.what());
   }
   while (!wake_.wait_for(lock, kPollPeriod, [this] { return stopping_; })) {
     ncclResult_t async = ncclSuccess;
@@ -387,13 +389,15 @@ void NcclProcessGroup::monitor() {
     if (polled != ncclSuccess) async = polled;
     if (async != ncclSuccess && async != ncclInProgress) {
       const char* last = ncclGetLastError(comm_);
-      fail(std::string("NCCL reports ") + ncclGetErrorString(async) +
-           (last != nullptr && *last != '\0' ? std::string(" (") + last + ")" : std::string()));
+      // After the watchdog's abort NCCL reports it too: fail returns, and the monitor is done.
+      return fail(
+          std::string("NCCL reports ") + ncclGetErrorString(async) +
+          (last != nullptr && *last != '\0' ? std::string(" (") + last + ")" : std::string()));
     }
     try {
       while (!pending_.empty() && pending_.front().end->query()) pending_.pop_front();
     } catch (const std::exception& error) {
-      fail(error.what());
+      return fail(error.what());
     }
     watch_oldest();
   }
@@ -412,9 +416,11 @@ void NcclProcessGroup::watch_oldest() {
 void NcclProcessGroup::fail(const std::string& why) {
   std::string what =
       pending_.empty() ? std::string("a collective") : describe(pending_.front().info);
-  DDP_ERROR(what << " on group " << name_ << " failed: " << why << "; aborting the job");
-  ncclCommAbort(comm_);
-  Runtime::abort_job(1);
+  end_job(what + " on group " + name_ + " failed: " + why + "; aborting the job");
+}
+
+void NcclProcessGroup::end_job(const std::string& message) {
+  if (end_.fail([&] { DDP_ERROR(message); })) Runtime::abort_job(1);
 }
 
 std::shared_ptr<ProcessGroup> make_nccl_process_group(ProcessGroup& bootstrap, int device,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "collective_info.hpp"
+#include "ddp/comm/communicator_end.hpp"
 #include "ddp/comm/process_group.hpp"
 #include "ddp/kernels/cuda_stream.hpp"
 #include "watchdog.hpp"
@@ -74,8 +75,11 @@ class NcclProcessGroup final : public ProcessGroup {
   void monitor();
   // The watchdog times the oldest collective in flight (they finish in issue order).
   void watch_oldest();
-  // One line naming the oldest collective in flight and why, ncclCommAbort, then the job ends.
-  [[noreturn]] void fail(const std::string& why);
+  // One line naming the oldest collective in flight and why, ncclCommAbort, then the job ends;
+  // returns only when another failure or the destructor owns the end (end_ says which).
+  void fail(const std::string& why);
+  // message, ncclCommAbort and the end of the job, unless end_ belongs to another thread.
+  void end_job(const std::string& message);
 
   ncclComm* comm_;
   int device_;
@@ -94,6 +98,7 @@ class NcclProcessGroup final : public ProcessGroup {
   std::deque<Pending> pending_;
   std::optional<std::uint64_t> watched_;  // sequence of the collective the watchdog times
   bool stopping_ = false;
+  CommunicatorEnd end_;  // the watchdog, the monitor and the destructor all may end comm_
   Watchdog watchdog_;
   std::thread monitor_;  // last: starts after the members it reads are built
 };

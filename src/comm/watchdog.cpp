@@ -1,6 +1,7 @@
 #include "watchdog.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 #include "ddp/comm/runtime.hpp"
 #include "ddp/core/env.hpp"
@@ -15,10 +16,10 @@ std::chrono::duration<double> collective_timeout() {
 }
 
 Watchdog::Watchdog(std::string group_name, std::chrono::duration<double> timeout,
-                   std::function<void()> before_abort)
+                   std::function<void(const std::string&)> end_job)
     : group_name_(std::move(group_name)),
       timeout_(timeout),
-      before_abort_(std::move(before_abort)),
+      end_job_(std::move(end_job)),
       // Checking a few times per timeout keeps the overshoot small at almost no cost.
       period_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::min<std::chrono::duration<double>>(timeout / 4, std::chrono::seconds(1)))),
@@ -51,11 +52,20 @@ void Watchdog::run() {
     if (!in_flight_) continue;
     const std::chrono::duration<double> elapsed = in_flight_for_->look();
     if (elapsed < timeout_) continue;
-    DDP_ERROR(describe(*in_flight_)
-              << " on group " << group_name_ << " did not complete within " << timeout_.count()
-              << " s: another rank may have died, hung or skipped this collective; aborting the job"
-              << " (DDP_TIMEOUT_SECONDS sets the limit)");
-    if (before_abort_) before_abort_();
+    std::ostringstream message;
+    message << describe(*in_flight_) << " on group " << group_name_ << " did not complete within "
+            << timeout_.count()
+            << " s: another rank may have died, hung or skipped this collective; aborting the job"
+            << " (DDP_TIMEOUT_SECONDS sets the limit)";
+    if (end_job_) {
+      // The owner may return (another thread ends the job): once is enough.
+      in_flight_.reset();
+      lock.unlock();
+      end_job_(message.str());
+      lock.lock();
+      continue;
+    }
+    DDP_ERROR(message.str());
     Runtime::abort_job(1);
   }
 }

@@ -17,10 +17,12 @@ namespace ddp::comm {
 
 class Watchdog {
  public:
-  // group_name appears in the message ("world", "world/split(1)"). before_abort, when given, runs
-  // on the watchdog's thread just before the job ends (NCCL aborts its communicator there).
+  // group_name appears in the message ("world", "world/split(1)"). end_job, when given, takes the
+  // timeout's message on the watchdog's thread and owns the job's end from there (NCCL's group
+  // reports it and aborts its communicator, or stays silent when another failure came first);
+  // without it the watchdog prints the message and ends the job.
   Watchdog(std::string group_name, std::chrono::duration<double> timeout,
-           std::function<void()> before_abort = {});
+           std::function<void(const std::string& message)> end_job = {});
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -34,7 +36,7 @@ class Watchdog {
 
   std::string group_name_;
   std::chrono::duration<double> timeout_;
-  std::function<void()> before_abort_;
+  std::function<void(const std::string&)> end_job_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<CollectiveInfo> in_flight_;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "ddp/core/random_jump.hpp"
+
 namespace ddp {
 namespace {
 
@@ -51,6 +53,12 @@ float Generator::normal() {
   double u1 = (static_cast<double>(next_u64() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]: log is finite
   double u2 = static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
   return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
+}
+
+void Generator::discard(std::uint64_t draws) {
+  for (int power = 0; draws != 0; ++power, draws >>= 1) {
+    if ((draws & 1) != 0) state_ = jumped(state_, jump_matrix(power));
+  }
 }
 
 std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {

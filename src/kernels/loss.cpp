@@ -5,6 +5,8 @@
 #include "checks.hpp"
 #include "cuda/cuda_kernels.hpp"
 #include "ddp/kernels/softmax.hpp"
+#include "ddp/kernels/step_totals.hpp"
+#include "step_verdict.hpp"
 
 namespace ddp::kernels {
 namespace {
@@ -26,6 +28,15 @@ void check_targets(const Tensor& targets, std::int64_t classes) {
               "cross-entropy target " << target[r] << " in row " << r << " is outside [0, "
                                       << classes << "); check the labels against the classes");
   }
+}
+
+void check_totals(const Tensor& totals, const Device& device, const char* op) {
+  detail::check_step_totals(totals, op);
+  detail::check_on(totals, device, op);
+}
+
+void add_to_loss_sum(Tensor& totals, double value) {
+  totals.data<double>()[kLossSum] += value;
 }
 
 }  // namespace
@@ -50,6 +61,20 @@ double cross_entropy_forward(const Tensor& logits, const Tensor& targets, Tensor
   double total = 0.0;
   for (std::int64_t r = 0; r < rows; ++r) total -= lp[r * classes + target[r]];
   return total;
+}
+
+void cross_entropy_forward_into(const Tensor& logits, const Tensor& targets, Tensor& log_probs,
+                                double scale, Tensor& totals) {
+  check_totals(totals, log_probs.device(), "cross_entropy_forward_into");
+  if (!log_probs.device().is_cuda()) {
+    add_to_loss_sum(totals, scale * cross_entropy_forward(logits, targets, log_probs));
+    return;
+  }
+  check_classification(logits, targets, "cross_entropy_forward_into");
+  detail::check_same_numel(logits, log_probs, "cross_entropy_forward_into");
+  detail::check_on(targets, log_probs.device(), "cross_entropy_forward_into");
+  log_softmax_rows(logits, log_probs);
+  cuda::cross_entropy_sum_into(log_probs, targets, scale, totals);
 }
 
 void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, float scale,
@@ -85,6 +110,17 @@ double squared_error_forward(const Tensor& prediction, const Tensor& target) {
     total += d * d;
   }
   return total;
+}
+
+void squared_error_forward_into(const Tensor& prediction, const Tensor& target, double scale,
+                                Tensor& totals) {
+  check_totals(totals, prediction.device(), "squared_error_forward_into");
+  if (!prediction.device().is_cuda()) {
+    add_to_loss_sum(totals, scale * squared_error_forward(prediction, target));
+    return;
+  }
+  detail::check_same_numel(prediction, target, "squared_error_forward_into");
+  cuda::squared_error_sum_into(prediction, target, scale, totals);
 }
 
 void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,

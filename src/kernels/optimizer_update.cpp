@@ -10,6 +10,7 @@ namespace ddp::kernels {
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdUpdate& rule) {
   if (param.device().is_cuda()) return cuda::sgd_update(param, grad, momentum_buffer, rule);
   detail::check_same_numel(param, grad, "sgd_update");
+  if (rule.skip != nullptr && *rule.skip != 0.0f) return;
   float* p = detail::cpu_floats(param, "sgd_update");
   const float* g = detail::cpu_floats(grad, "sgd_update");
   const std::int64_t n = param.numel();
@@ -42,6 +43,7 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
   detail::check_same_numel(param, exp_avg, "adamw_update");
   detail::check_same_numel(param, exp_avg_sq, "adamw_update");
   DDP_CHECK(rule.step >= 1, "adamw_update step " << rule.step << " must count from 1");
+  if (rule.skip != nullptr && *rule.skip != 0.0f) return;
   float* p = detail::cpu_floats(param, "adamw_update");
   const float* g = detail::cpu_floats(grad, "adamw_update");
   float* m = detail::cpu_floats(exp_avg, "adamw_update");

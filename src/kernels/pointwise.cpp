@@ -46,11 +46,10 @@ void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
 void dropout_mask(Tensor& mask, float p, Generator& generator) {
   DDP_CHECK(0.0f <= p && p < 1.0f, "dropout probability " << p << " must be in [0, 1)");
   if (mask.device().is_cuda()) {
-    // Drawn on the host and copied over: the generator is a host object, and the masks then
-    // equal the CPU's for the same seed.
-    Tensor host_mask = Tensor::empty(mask.shape());
-    dropout_mask(host_mask, p, generator);
-    mask.copy_(host_mask);
+    // Drawn on the device from the generator's state, which then skips the draws made there: the
+    // same masks as the CPU's, without a copy from the host.
+    cuda::dropout_mask(mask, p, generator.state());
+    generator.discard(static_cast<std::uint64_t>(mask.numel()));
     return;
   }
   float* data = detail::cpu_floats(mask, "dropout_mask");

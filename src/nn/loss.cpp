@@ -15,15 +15,27 @@ std::int64_t divisor_for(std::int64_t rows, std::int64_t normalizer) {
 
 }  // namespace
 
-float CrossEntropyLoss::forward(const Tensor& prediction, const Tensor& target,
-                                std::int64_t normalizer) {
+void CrossEntropyLoss::prepare(const Tensor& prediction, const Tensor& target,
+                               std::int64_t normalizer) {
   DDP_CHECK(prediction.ndim() == 2,
             "CrossEntropyLoss needs logits [n, classes], got " << to_string(prediction.shape()));
   target_ = target;
   log_probs_ = log_probs_buffer_.get(prediction.shape(), prediction.device());
   divisor_ = divisor_for(prediction.size(0), normalizer);
+}
+
+float CrossEntropyLoss::forward(const Tensor& prediction, const Tensor& target,
+                                std::int64_t normalizer) {
+  prepare(prediction, target, normalizer);
   const double total = kernels::cross_entropy_forward(prediction, target, log_probs_);
   return static_cast<float>(total / static_cast<double>(divisor_));
+}
+
+void CrossEntropyLoss::forward_into(const Tensor& prediction, const Tensor& target,
+                                    std::int64_t normalizer, Tensor& totals) {
+  prepare(prediction, target, normalizer);
+  kernels::cross_entropy_forward_into(prediction, target, log_probs_,
+                                      1.0 / static_cast<double>(divisor_), totals);
 }
 
 Tensor CrossEntropyLoss::backward(float scale) {
@@ -34,7 +46,7 @@ Tensor CrossEntropyLoss::backward(float scale) {
   return grad;
 }
 
-float MSELoss::forward(const Tensor& prediction, const Tensor& target, std::int64_t normalizer) {
+void MSELoss::prepare(const Tensor& prediction, const Tensor& target, std::int64_t normalizer) {
   DDP_CHECK(prediction.shape() == target.shape() && prediction.ndim() >= 1,
             "MSELoss needs prediction and target of one shape, got "
                 << to_string(prediction.shape()) << " and " << to_string(target.shape()));
@@ -45,7 +57,17 @@ float MSELoss::forward(const Tensor& prediction, const Tensor& target, std::int6
   for (std::size_t d = 1; d < prediction.ndim(); ++d) per_row *= prediction.size(d);
   divisor_ = static_cast<double>(divisor_for(rows, normalizer)) *
              static_cast<double>(per_row > 0 ? per_row : 1);
+}
+
+float MSELoss::forward(const Tensor& prediction, const Tensor& target, std::int64_t normalizer) {
+  prepare(prediction, target, normalizer);
   return static_cast<float>(kernels::squared_error_forward(prediction, target) / divisor_);
+}
+
+void MSELoss::forward_into(const Tensor& prediction, const Tensor& target, std::int64_t normalizer,
+                           Tensor& totals) {
+  prepare(prediction, target, normalizer);
+  kernels::squared_error_forward_into(prediction, target, 1.0 / divisor_, totals);
 }
 
 Tensor MSELoss::backward(float scale) {

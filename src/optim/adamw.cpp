@@ -31,6 +31,7 @@ void Adamw::step() {
   rule.beta2 = options_.beta2;
   rule.eps = options_.eps;
   rule.weight_decay = options_.weight_decay;
+  rule.skip = skip_flag();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     nn::Parameter& param = *params_[i];
     if (!param.has_grad) continue;

@@ -27,13 +27,17 @@ void Sgd::step() {
   rule.dampening = options_.dampening;
   rule.weight_decay = options_.weight_decay;
   rule.nesterov = options_.nesterov;
+  rule.skip = skip_flag();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     nn::Parameter& param = *params_[i];
     if (!param.has_grad) continue;
     Tensor& buffer = momentum_buffers_[i];
     rule.first_step = false;
     if (options_.momentum != 0.0 && !buffer.defined()) {
-      buffer = Tensor::empty(param.value.shape(), DType::float32, param.value.device());
+      // Zeros when the device may skip this first step: the next one then reads a defined buffer.
+      buffer = rule.skip != nullptr
+                   ? Tensor::zeros(param.value.shape(), DType::float32, param.value.device())
+                   : Tensor::empty(param.value.shape(), DType::float32, param.value.device());
       rule.first_step = true;
     }
     kernels::sgd_update(param.value, param.grad, buffer, rule);

@@ -146,8 +146,9 @@ std::vector<std::int64_t> chunk_sizes(std::int64_t rows, int world_size) {
   return sizes;
 }
 
-Tensor scatter(ProcessGroup& group, const Tensor& input, int root) {
-  // Root tells the others what they will receive: dtype, then the shape.
+Tensor scatter(ProcessGroup& group, const Tensor& input, int root, const Device& device) {
+  // Root tells the others what they will receive: dtype, then the shape. The header travels on
+  // device, as every tensor of the group's collectives must (an NCCL group takes GPU tensors only).
   constexpr std::int64_t kMaxDims = 8;
   Tensor header = Tensor::zeros({2 + kMaxDims}, DType::int64);
   if (group.rank() == root) {
@@ -158,14 +159,16 @@ Tensor scatter(ProcessGroup& group, const Tensor& input, int root) {
     h[1] = static_cast<std::int64_t>(input.ndim());
     for (std::size_t d = 0; d < input.ndim(); ++d) h[2 + d] = input.size(d);
   }
-  group.broadcast(header, root);
+  Tensor travelling = header.to(device);
+  group.broadcast(travelling, root);
+  header = travelling.to(Device::cpu());
   const std::int64_t* h = header.data<std::int64_t>();
   const DType dtype = static_cast<DType>(h[0]);
   const Shape shape(h + 2, h + 2 + h[1]);
   const Shape trailing(shape.begin() + 1, shape.end());
   const std::vector<std::int64_t> sizes = chunk_sizes(shape[0], group.size());
-  Tensor output = Tensor::empty(with_rows(sizes[group.rank()], trailing), dtype);
-  group.scatterv(group.rank() == root ? input : Tensor{}, output,
+  Tensor output = Tensor::empty(with_rows(sizes[group.rank()], trailing), dtype, device);
+  group.scatterv(group.rank() == root ? input.to(device) : Tensor{}, output,
                  times(sizes, ddp::numel(trailing)), root);
   return output;
 }
@@ -176,7 +179,9 @@ Tensor gather(ProcessGroup& group, const Tensor& local, int root) {
   std::int64_t total = 0;
   for (std::int64_t r : rows) total += r;
   Tensor output;
-  if (group.rank() == root) output = Tensor::empty(with_rows(total, trailing), local.dtype());
+  if (group.rank() == root) {
+    output = Tensor::empty(with_rows(total, trailing), local.dtype(), local.device());
+  }
   group.gatherv(local, output, times(rows, ddp::numel(trailing)), root);
   return output;
 }
@@ -186,7 +191,7 @@ Tensor all_gather(ProcessGroup& group, const Tensor& local) {
   const Shape trailing = row_shape(local);
   std::int64_t total = 0;
   for (std::int64_t r : rows) total += r;
-  Tensor output = Tensor::empty(with_rows(total, trailing), local.dtype());
+  Tensor output = Tensor::empty(with_rows(total, trailing), local.dtype(), local.device());
   group.all_gatherv(local, output, times(rows, ddp::numel(trailing)));
   return output;
 }

@@ -212,13 +212,18 @@ TEST_F(CudaKernels, PointwiseIsExact) {
 }
 
 TEST_F(CudaKernels, DropoutMaskEqualsTheCpuMaskForTheSameSeed) {
+  // Sizes around a thread's run of 64 draws, and masks one after another: each must start where
+  // the previous one left the generator, on the device as on the CPU.
   Generator cpu_generator(42);
   Generator gpu_generator(42);
-  Tensor mask = Tensor::empty({77, 13});
-  Tensor gpu_mask = Tensor::empty({77, 13}, DType::float32, kGpu);
-  kernels::dropout_mask(mask, 0.3f, cpu_generator);
-  kernels::dropout_mask(gpu_mask, 0.3f, gpu_generator);
-  expect_equal(gpu_mask, mask);
+  for (Shape shape : {Shape{77, 13}, Shape{1}, Shape{63}, Shape{64}, Shape{65}, Shape{1000003}}) {
+    Tensor mask = Tensor::empty(shape);
+    Tensor gpu_mask = Tensor::empty(shape, DType::float32, kGpu);
+    kernels::dropout_mask(mask, 0.3f, cpu_generator);
+    kernels::dropout_mask(gpu_mask, 0.3f, gpu_generator);
+    expect_equal(gpu_mask, mask);
+    EXPECT_EQ(gpu_generator.state(), cpu_generator.state()) << to_string(shape);
+  }
 }
 
 TEST_F(CudaKernels, SumsMatchAndRepeat) {

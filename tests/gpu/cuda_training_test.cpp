@@ -4,6 +4,9 @@
 #include <vector>
 
 #include "compare.hpp"
+#include "ddp/kernels/cuda_device.hpp"
+#include "ddp/kernels/pointwise.hpp"
+#include "ddp/kernels/step_totals.hpp"
 #include "ddp/models/mlp.hpp"
 #include "ddp/nn/activation.hpp"
 #include "ddp/nn/embedding.hpp"
@@ -35,7 +38,7 @@ models::MlpOptions mlp_options() {
   models::MlpOptions options;
   options.widths = {20, 64, 48, 5};
   options.activation = kernels::Activation::gelu;
-  options.dropout = 0.1f;  // masks drawn on the host: the same on both devices
+  options.dropout = 0.1f;  // the device draws the CPU's masks
   options.seed = 7;
   options.dropout_seed = 8;
   return options;
@@ -101,6 +104,69 @@ INSTANTIATE_TEST_SUITE_P(Losses, CudaTraining, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& param_info) {
                            return param_info.param ? "CrossEntropySgd" : "MseClipAdamw";
                          });
+
+// ddp-train's GPU step outside a logging step: batches copied from pinned memory, dropout, the
+// loss into the step totals, backward, the verdict on the gradients and the optimizer's step,
+// skipped on the device when they are not finite. It makes the host wait for the GPU not once;
+// the totals, read at the end, hold the CPU's losses, and a NaN step left the parameters alone.
+TEST_F(GpuTest, ATrainingStepMakesNoHostWaitAndSkipsNonFiniteStepsOnTheDevice) {
+  auto model = models::make_mlp(mlp_options());
+  model->to(kGpu);
+  std::vector<nn::Parameter*> params = model->parameters();
+  optim::Sgd sgd(params, optim::SgdOptions{.lr = 0.1, .momentum = 0.9});
+  Tensor flag = Tensor::zeros({1}, DType::float32, kGpu);
+  sgd.set_skip_flag(flag);
+  Tensor totals = kernels::make_step_totals(kGpu);
+  nn::CrossEntropyLoss ce;
+  auto cpu_model = models::make_mlp(mlp_options());
+  nn::CrossEntropyLoss cpu_ce;
+  double cpu_losses = 0;
+  std::vector<std::int64_t> waits;
+  constexpr int kSteps = 6;
+  constexpr int kNanStep = 4;
+  std::vector<float> before_nan_step;
+  for (int step = 0; step < kSteps; ++step) {
+    const auto seed = static_cast<std::uint64_t>(step);
+    Tensor x = Tensor::empty_pinned({37, 20});
+    x.copy_(gpu_test::random_tensor({37, 20}, 100 + seed));
+    Tensor y = Tensor::empty_pinned({37}, DType::int64);
+    Generator generator(200 + seed);
+    for (std::int64_t i = 0; i < 37; ++i) {
+      y.data<std::int64_t>()[i] = static_cast<std::int64_t>(generator.uniform_int(5));
+    }
+    // The CPU's loss for the same batch, before the GPU's step (the first step: same weights).
+    if (step == 0) cpu_losses += cpu_ce.forward(cpu_model->forward(x.clone()), y.clone(), 37);
+    if (step == kNanStep) before_nan_step = params[0]->value.to_vector<float>();
+    const std::int64_t start = kernels::cuda_host_waits();
+    const Tensor gx = x.to(kGpu);
+    const Tensor gy = y.to(kGpu);
+    x = Tensor();
+    y = Tensor();
+    sgd.zero_grad();
+    ce.forward_into(model->forward(gx), gy, 37, totals);
+    model->backward(ce.backward());
+    if (step == kNanStep) kernels::scale_(params[0]->grad, NAN);
+    flag.zero_();
+    for (nn::Parameter* param : params) kernels::mark_non_finite(param->grad, flag);
+    kernels::record_step_verdict(flag, step, totals);
+    sgd.step();
+    waits.push_back(kernels::cuda_host_waits() - start);
+    if (step == kNanStep) {
+      EXPECT_EQ(params[0]->value.to_vector<float>(), before_nan_step) << "the NaN step updated";
+    }
+    if (step == 0) {
+      // The first step's loss alone, against the CPU (a logging step: it reads back).
+      EXPECT_NEAR(totals.to_vector<double>()[kernels::kLossSum], cpu_losses, 1e-4);
+    }
+  }
+  // The first step allocates and uploads (dropout's jump matrices); the rest wait not once.
+  for (int step = 1; step < kSteps; ++step) EXPECT_EQ(waits[step], 0) << "step " << step;
+  const std::vector<double> t = totals.to_vector<double>();
+  EXPECT_EQ(t[kernels::kNonFiniteSteps], 1);
+  EXPECT_EQ(t[kernels::kFirstNonFiniteStep], kNanStep);
+  EXPECT_EQ(t[kernels::kNanStreak], 0) << "the step after the NaN one was finite";
+  EXPECT_TRUE(std::isfinite(t[kernels::kLossSum]));
+}
 
 TEST_F(GpuTest, OptimizerStateGoesToTheHostAndBackToTheParameters) {
   auto model = models::make_mlp(mlp_options());

@@ -4,7 +4,8 @@
 #
 # Here, after building with CUDA (cmake -B build-cuda; cmake --build build-cuda):
 #   tests/gpu/run_on_device.sh pack [BUILD_DIR]     (BUILD_DIR defaults to build-cuda)
-# writes build-gpu-bundle/ddp-gpu.tar.xz (ignored by git, as every build-* folder): the test
+# writes build-gpu-bundle/ddp-gpu.tar.xz (ignored by git, as every build-* folder; $DDP_GPU_BUNDLE
+# names another file), or fails, writing nothing, when any file it packs is missing: the test
 # programs, libddp and the shared libraries a bare machine lacks, with Open MPI's launcher, daemon
 # and components so that ddp-train runs under mpirun there too. The C and C++ runtimes stay behind:
 # the GPU machine's own are newer.
@@ -23,15 +24,18 @@
 # table also in $OUT/compare_pytorch_gpu.csv.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bundle_file=$root/build-gpu-bundle/ddp-gpu.tar.xz
+bundle_file=${DDP_GPU_BUNDLE:-$root/build-gpu-bundle/ddp-gpu.tar.xz}
 mode=${1:-run}
 
 pack() {
+  # Any failed step ends the packing: a bundle without mpirun once got through.
+  set -e
   local build=${1:-$root/build-cuda}
   local programs=(tests/gpu/ddp_gpu_tests tests/gpu/ddp_gpu_comm_tests tests/gpu/ddp_cuda_probe
                   tests/unit/ddp_unit_tests tests/e2e/ddp_compare_params src/apps/ddp-train)
-  local staging
+  # Global, for the trap: gone with the script, whichever way it ends.
   staging=$(mktemp -d)
+  trap 'rm -rf "$staging"' EXIT
   local b=$staging/ddp-gpu
   mkdir -p "$b/bin" "$b/lib" "$b/openmpi" "$b/pmix"
   grep -q '^cuda_built=1' <("$build/tests/gpu/ddp_cuda_probe") ||
@@ -53,23 +57,28 @@ pack() {
   cp -rL "$ompi_pkgdatadir" "$b/openmpi/share"
   cp -rL "$ompi_sysconfdir" "$b/openmpi/etc"
   # PMIx, when Open MPI uses an external one: its library, components and help texts.
-  pmix_libdir=$(ldd "$ompi_pkglibdir"/mca_pmix_ext*.so 2>/dev/null | awk '/libpmix/ {print $3}' |
-                head -n 1 | xargs -r readlink -f | xargs -r dirname)
+  pmix_libdir=$({ ldd "$ompi_pkglibdir"/mca_pmix_ext*.so 2>/dev/null || true; } |
+                awk '/libpmix/ {print $3}' | head -n 1 | xargs -r readlink -f | xargs -r dirname)
   if [ -n "$pmix_libdir" ]; then
     cp -rL "$pmix_libdir/pmix" "$b/pmix/components"
-    [ -d "$pmix_libdir/../share/pmix" ] && cp -rL "$pmix_libdir/../share/pmix" "$b/pmix/share"
+    if [ -d "$pmix_libdir/../share/pmix" ]; then
+      cp -rL "$pmix_libdir/../share/pmix" "$b/pmix/share"
+    fi
   fi
 
   # Every library the programs and components load, but the C and C++ runtimes, CUDA's driver,
   # cuBLAS and NCCL.
-  find "$b/bin" "$b/openmpi/components" "$b/pmix" -type f -name '*' -exec ldd {} + 2>/dev/null |
+  # ldd fails on scripts and grep on an empty list; a failed copy still fails the pipeline.
+  { find "$b/bin" "$b/openmpi/components" "$b/pmix" -type f -exec ldd {} + 2>/dev/null || true; } |
     awk '/=> \// {print $3}' | sort -u |
-    grep -vE '/(libc|libm|libpthread|libdl|librt|libutil|libresolv|libgcc_s|libstdc\+\+|libcuda|libcublas|libcublasLt|libnccl|ld-linux[^/]*)\.so' |
+    { grep -vE '/(libc|libm|libpthread|libdl|librt|libutil|libresolv|libgcc_s|libstdc\+\+|libcuda|libcublas|libcublasLt|libnccl|ld-linux[^/]*)\.so' || true; } |
     xargs -r cp -L -t "$b/lib/"
-  strip --strip-unneeded "$b"/bin/ddp* "$b"/lib/*.so* 2>/dev/null
+  # Whatever strip cannot read (a script) stays as it is.
+  strip --strip-unneeded "$b"/bin/ddp* "$b"/lib/*.so* 2>/dev/null || true
   mkdir -p "$(dirname "$bundle_file")"
-  tar -C "$staging" -cJf "$bundle_file" ddp-gpu
-  rm -rf "$staging"
+  # Written whole or not at all: a partial archive must not look like a bundle.
+  tar -C "$staging" -cJf "$bundle_file.partial" ddp-gpu
+  mv "$bundle_file.partial" "$bundle_file"
   echo "wrote $bundle_file ($(du -h "$bundle_file" | cut -f1)); carry build-gpu-bundle"
 }
 
@@ -94,7 +103,9 @@ unpack() {
   gpu_libs=$(gpu_library_dirs)
   echo "cuBLAS and NCCL from: ${gpu_libs:-(not found)}"
   export PATH=$b/bin:$PATH
-  export LD_LIBRARY_PATH=$b/lib${gpu_libs:+:$gpu_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # For ddp's programs and Open MPI only, set where they run (with_bundle_libraries): the bundle's
+  # libraries (an older libgomp, libz, ...) would shadow a Python worker's own, PyTorch's among them.
+  bundle_library_path=$b/lib${gpu_libs:+:$gpu_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   # Open MPI and PMIx read their install folders from these, instead of the paths built in.
   export OPAL_PREFIX=$b/openmpi OPAL_BINDIR=$b/bin OPAL_LIBDIR=$b/lib
   export OPAL_PKGLIBDIR=$b/openmpi/components OPAL_PKGDATADIR=$b/openmpi/share
@@ -104,7 +115,23 @@ unpack() {
   # Components for fabrics this machine lacks (InfiniBand, UCX) fail to load, harmlessly.
   export OMPI_MCA_mca_base_component_show_load_errors=0 PMIX_MCA_mca_base_component_show_load_errors=0
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  # A sandboxed machine (gVisor) refuses the cross-process memory access (CMA) that Open MPI's
+  # shared-memory transport copies with by default; plain copies through its segment always work.
+  export OMPI_MCA_btl_vader_single_copy_mechanism=none
   export DDP_TIMEOUT_SECONDS=60
+}
+
+# Runs a program of the bundle (or mpirun, or a test script that starts them) with its libraries.
+with_bundle_libraries() {
+  LD_LIBRARY_PATH=$bundle_library_path "$@"
+}
+
+# ddp-train as a program of its own, for Python to start without the bundle's libraries in its
+# own environment.
+write_ddp_train_launcher() {
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$bundle_library_path" "$b/bin/ddp-train" \
+    >"$b/bin/ddp-train-bundled"
+  chmod +x "$b/bin/ddp-train-bundled"
 }
 
 run() {
@@ -113,13 +140,13 @@ run() {
 
   echo "== machine"
   nvidia-smi -L 2>&1 || echo "(no nvidia-smi)"
-  ddp_cuda_probe
+  with_bundle_libraries ddp_cuda_probe
   local passed=() failed=()
   check() {
     local name=$1
     shift
     echo "== $name"
-    if "$@"; then passed+=("$name"); else failed+=("$name"); fi
+    if with_bundle_libraries "$@"; then passed+=("$name"); else failed+=("$name"); fi
   }
   # A GPU that the driver lists but ddp cannot use would make every GPU test skip, and pass.
   gpu_visible() {
@@ -148,8 +175,9 @@ run() {
 
 bench() {
   unpack
+  write_ddp_train_launcher
   nvidia-smi -L 2>&1 || echo "(no nvidia-smi)"
-  python3 "$root/benchmarks/compare_pytorch_gpu.py" --ddp-train "$b/bin/ddp-train" \
+  python3 "$root/benchmarks/compare_pytorch_gpu.py" --ddp-train "$b/bin/ddp-train-bundled" \
     --csv "${OUT:-/tmp}/compare_pytorch_gpu.csv" "$@"
 }
 

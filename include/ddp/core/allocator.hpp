@@ -16,7 +16,8 @@ class Allocator {
   virtual void deallocate(void* pointer, std::size_t bytes, const Device& device) = 0;
   // Copies bytes between two buffers, at least one of them of this allocator's kind (the other may
   // be host memory); they may overlap only when they are the same. When copy returns, host memory
-  // on either side is done with (src may be overwritten, dst read); device memory is written in
+  // on either side is done with (src may be overwritten, dst read), but for pinned memory bound for
+  // a GPU (see Tensor::empty_pinned); device memory is written in
   // its device's order of work, before any later copy or kernel there. Tensor::copy_ calls the
   // allocator of the non-CPU side.
   virtual void copy(void* dst, const Device& dst_device, const void* src, const Device& src_device,

@@ -21,6 +21,8 @@ class Generator {
   std::uint64_t uniform_int(std::uint64_t n);
   // Standard normal by Box-Muller, computed in double then rounded.
   float normal();
+  // The state draws next_u64() calls on, in at most 64 jumps (random_jump.hpp), not draws steps.
+  void discard(std::uint64_t draws);
 
   // The whole state, for checkpoints: restoring it continues the same sequence.
   State state() const { return state_; }

@@ -53,6 +53,8 @@ class Tensor {
   static Tensor zeros(Shape shape, DType dtype = DType::float32, Device device = Device::cpu());
   // A CPU tensor in page-locked memory (see pinned_allocator): copies to and from a GPU skip the
   // staging buffers. Plain host memory in a build without CUDA or on a machine without a GPU.
+  // A copy from it to a GPU runs on the device's copy stream, after the call returns: let the
+  // tensor go rather than write to it again (its memory is reused only after the copy).
   static Tensor empty_pinned(Shape shape, DType dtype = DType::float32);
   // A CPU tensor over host memory held by owner (a shared-memory mapping, say): the tensor and its
   // views keep owner alive; data must hold numel(shape) elements of dtype.

@@ -2,6 +2,7 @@
 // build without CUDA, where no device is ever usable, so callers need no #ifdef.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace ddp::kernels {
@@ -30,5 +31,10 @@ std::string cuda_device_description(int device);
 
 // Waits until every copy and kernel issued to device's stream has finished.
 void cuda_synchronize(int device);
+
+// How many times this process's host has waited for a GPU so far: each stream or event
+// synchronization and each copy the host reads at once. A training step outside a logging step
+// should add none (docs/performance.md); 0 in a build without CUDA.
+std::int64_t cuda_host_waits();
 
 }  // namespace ddp::kernels

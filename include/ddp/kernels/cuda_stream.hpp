@@ -11,6 +11,7 @@ namespace ddp::kernels {
 enum class CudaStream {
   compute,  // every kernel and tensor copy of the device, in issue order
   comm,     // collectives: apart from compute, so that they overlap it
+  copy,     // copies from pinned host memory (batches): ordered with compute by events
 };
 
 // A point in a stream's work. Recording marks it; other streams or the host can then wait for

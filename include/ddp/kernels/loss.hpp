@@ -17,6 +17,15 @@ void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, floa
 // sum of (prediction - target)^2 over all elements.
 double squared_error_forward(const Tensor& prediction, const Tensor& target);
 
+// The forwards without a value for the host: scale * the sum is added to totals[kLossSum]
+// (step_totals.hpp, on the tensors' device), so that a GPU step need not wait for it. On a GPU a
+// target outside [0, c) adds to totals[kBadTargets] and nothing to the loss, for the reader of the
+// totals to report; on the CPU it is an Error at once, as in cross_entropy_forward.
+void cross_entropy_forward_into(const Tensor& logits, const Tensor& targets, Tensor& log_probs,
+                                double scale, Tensor& totals);
+void squared_error_forward_into(const Tensor& prediction, const Tensor& target, double scale,
+                                Tensor& totals);
+
 // grad = scale * 2 * (prediction - target).
 void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,
                             Tensor& grad);

@@ -21,6 +21,11 @@ class Loss {
   // included. A batch of 0 rows gives 0 and a gradient of 0 rows.
   virtual float forward(const Tensor& prediction, const Tensor& target,
                         std::int64_t normalizer = 0) = 0;
+  // forward, with the loss added to totals[kernels::kLossSum] (kernels/step_totals.hpp, on the
+  // prediction's device) instead of returned: nothing for the host to wait for. backward as after
+  // forward.
+  virtual void forward_into(const Tensor& prediction, const Tensor& target, std::int64_t normalizer,
+                            Tensor& totals) = 0;
   // d (scale * loss) / d prediction for the last forward; valid until the next backward.
   virtual Tensor backward(float scale = 1.0f) = 0;
 };
@@ -30,9 +35,13 @@ class CrossEntropyLoss : public Loss {
  public:
   float forward(const Tensor& prediction, const Tensor& target,
                 std::int64_t normalizer = 0) override;
+  void forward_into(const Tensor& prediction, const Tensor& target, std::int64_t normalizer,
+                    Tensor& totals) override;
   Tensor backward(float scale = 1.0f) override;
 
  private:
+  void prepare(const Tensor& prediction, const Tensor& target, std::int64_t normalizer);
+
   Tensor target_;
   Tensor log_probs_;
   std::int64_t divisor_ = 0;
@@ -46,9 +55,13 @@ class MSELoss : public Loss {
  public:
   float forward(const Tensor& prediction, const Tensor& target,
                 std::int64_t normalizer = 0) override;
+  void forward_into(const Tensor& prediction, const Tensor& target, std::int64_t normalizer,
+                    Tensor& totals) override;
   Tensor backward(float scale = 1.0f) override;
 
  private:
+  void prepare(const Tensor& prediction, const Tensor& target, std::int64_t normalizer);
+
   Tensor prediction_;
   Tensor target_;
   double divisor_ = 0.0;

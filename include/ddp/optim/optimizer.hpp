@@ -29,6 +29,12 @@ class Optimizer {
   // For schedules: the lr the next step() uses.
   void set_lr(double lr);
 
+  // One float32 on the parameters' device; a step() runs as a no-op where it holds a nonzero value
+  // when the step reaches the device. A verdict taken there (non-finite gradients) thus skips the
+  // step without the host waiting for it. Such a skipped step still counts in AdamW's bias
+  // correction, and SGD's momentum then starts from a zero buffer. Undefined: every step updates.
+  void set_skip_flag(Tensor flag) { skip_flag_ = std::move(flag); }
+
   // Copies of the per-parameter buffers on the host, each named "<buffer>/<parameter name>"
   // ("momentum_buffer/0.weight"), for checkpoints, wherever the parameters
   // live; load_state checks names and shapes and puts each buffer on its parameter's device.
@@ -48,8 +54,14 @@ class Optimizer {
   // the parameters' device.
   static Tensor copy_on(const Tensor& t, const Device& device);
 
+  // The kernels' form of the skip flag: its float, or nullptr.
+  const float* skip_flag() const {
+    return skip_flag_.defined() ? static_cast<const float*>(skip_flag_.data_ptr()) : nullptr;
+  }
+
   std::vector<nn::Parameter*> params_;
   double lr_;
+  Tensor skip_flag_;
 };
 
 }  // namespace ddp::optim

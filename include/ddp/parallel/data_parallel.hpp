@@ -28,10 +28,13 @@ std::vector<std::int64_t> chunk_sizes(std::int64_t rows, int world_size);
 
 // root's input [rows, ...] cut along dimension 0 by chunk_sizes; every rank receives its chunk
 // (0 rows when past the end). Only root's input is read; it also tells the others shape and dtype.
-Tensor scatter(ProcessGroup& group, const Tensor& input, int root = 0);
+// device: where this rank's chunk goes and the collectives run, on every rank (each rank's GPU
+// under NCCL); root's input may be on any device.
+Tensor scatter(ProcessGroup& group, const Tensor& input, int root = 0,
+               const Device& device = Device::cpu());
 
 // Every rank's rows, concatenated in rank order on root (rows may differ per rank, trailing
-// dimensions and dtype may not); an undefined tensor on the other ranks.
+// dimensions and dtype may not), on local's device; an undefined tensor on the other ranks.
 Tensor gather(ProcessGroup& group, const Tensor& local, int root = 0);
 
 // As gather, with the result on every rank.

@@ -62,7 +62,9 @@ void Progress::epoch_done(std::int64_t epoch, double train_loss, double val_loss
   }
   out_ << format("  %.0f samples/s  step %.2f ms = compute %.2f", samples_per_s,
                  times.compute_ms + times.comm_ms + times.data_ms, times.compute_ms)
-       << format(" + comm %.2f + data %.2f", times.comm_ms, times.data_ms) << std::endl;
+       << format(" + comm %.2f + data %.2f", times.comm_ms, times.data_ms);
+  if (times.host_waits >= 0) out_ << format("  host waits %.2f/step", times.host_waits);
+  out_ << std::endl;
 }
 
 void Progress::clear_bar() {

@@ -12,6 +12,8 @@ struct StepTimes {
   double compute_ms = 0;  // forward, backward and optimizer, per step
   double comm_ms = 0;     // communication left after backward (exposed), per step
   double data_ms = 0;     // waiting for the loader, per step
+  // Times the host waited for the GPU, per step (kernels::cuda_host_waits); negative on the CPU.
+  double host_waits = -1;
 };
 
 class Progress {

@@ -69,6 +69,14 @@ class Run {
   void clip_gradients();
   // A step with non-finite gradients: skipped, or the end of the run, as --nan-policy says.
   void handle_non_finite(std::int64_t step, float loss);
+  // On a GPU: the verdict on the reduced gradients taken there, the optimizer step skipped there
+  // when they are not finite; the host reads it with the step totals.
+  void step_with_device_verdict();
+  // On a GPU: reads the step totals back (one host wait) and acts on them, the loss into the
+  // window and the epoch, bad targets and non-finite steps as --nan-policy says; then fresh totals.
+  // Called at each report and epoch end; nothing on the CPU, whose steps act at once.
+  void read_step_totals();
+  void handle_non_finite_steps(const std::vector<double>& totals);
 
   // run_reports.cpp
   void print_start();
@@ -123,6 +131,10 @@ class Run {
   const char* stop_signal_ = nullptr;
   bool stopping() const { return stop_signal_ != nullptr; }
   std::int64_t nan_streak_ = 0;
+  // On a GPU (kernels/step_totals.hpp): the sums since the last read, and this step's verdict.
+  Tensor step_totals_;
+  Tensor non_finite_flag_;
+  std::int64_t timed_host_waits_ = 0;  // in the timed steps, reports and epoch ends left out
 };
 
 }  // namespace ddp::train

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "ddp/core/env.hpp"
+#include "ddp/kernels/cuda_device.hpp"
 #include "ddp/models/model_input.hpp"
 #include "device_choice.hpp"
 #include "run.hpp"
@@ -67,6 +68,7 @@ double Run::samples_per_second() const {
 }
 
 void Run::report_progress() {
+  read_step_totals();
   const StopVotes mine = stop_votes();
   std::vector<double> window{window_loss_, static_cast<double>(window_steps_)};
   window.insert(window.end(), mine.begin(), mine.end());
@@ -87,6 +89,7 @@ void Run::report_progress() {
 }
 
 void Run::finish_epoch(std::int64_t epoch) {
+  read_step_totals();
   std::vector<double> sums{epoch_loss_, timed_.compute_ms, timed_.comm_ms, timed_.data_ms};
   sum_over_ranks(world_, sums);
   last_validation_ = validate(model_, val_loader_.get(), world_);
@@ -94,6 +97,10 @@ void Run::finish_epoch(std::int64_t epoch) {
   const double ranks = runtime_.world_size();
   const double steps = std::max<double>(static_cast<double>(timed_steps_), 1.0);
   StepTimes mean{sums[1] / ranks / steps, sums[2] / ranks / steps, sums[3] / ranks / steps};
+  if (device_.is_cuda()) {
+    // This rank's, in the steps themselves (the loader's thread counted, reports left out).
+    mean.host_waits = static_cast<double>(timed_host_waits_) / steps;
+  }
   double train_loss = epoch_steps_ > 0 ? sums[0] / static_cast<double>(epoch_steps_) : 0;
   progress_->epoch_done(epoch, train_loss, last_validation_.loss, last_validation_.accuracy,
                         last_validation_.samples, samples_per_second(), mean);
@@ -105,6 +112,7 @@ void Run::finish_epoch(std::int64_t epoch) {
       .add("compute_ms", mean.compute_ms)
       .add("comm_ms", mean.comm_ms)
       .add("data_ms", mean.data_ms);
+  if (mean.host_waits >= 0) record.add("host_waits_per_step", mean.host_waits);
   if (last_validation_.samples > 0) {
     record.add("val_loss", last_validation_.loss).add("val_accuracy", last_validation_.accuracy);
   }

@@ -5,7 +5,9 @@
 
 #include "ddp/core/log.hpp"
 #include "ddp/io/params.hpp"
+#include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/reduce.hpp"
+#include "ddp/kernels/step_totals.hpp"
 #include "ddp/models/model_input.hpp"
 #include "ddp/optim/clip.hpp"
 #include "run.hpp"
@@ -35,6 +37,11 @@ void train(Runtime& runtime, const TrainOptions& options) {
 
 void Run::execute() {
   print_start();
+  if (device_.is_cuda()) {
+    step_totals_ = kernels::make_step_totals(device_);
+    non_finite_flag_ = Tensor::zeros({1}, DType::float32, device_);
+    optimizer_->set_skip_flag(non_finite_flag_);
+  }
   if (o_.evaluate) {
     last_validation_ = validate(model_, val_loader_.get(), world_);
     print_evaluation();
@@ -79,6 +86,7 @@ void Run::execute() {
 void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
                          Clock::time_point asked) {
   parallel::DistributedDataParallel& ddp = *ddp_;
+  const std::int64_t waits_before = kernels::cuda_host_waits();
   optimizer_->set_lr(schedule_->lr_at(step_));
   // Dropout masks from (seed, step, rank): a resumed run draws exactly the masks it would have.
   for (const auto& [position, dropout] : dropouts_) {
@@ -87,12 +95,20 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
     dropout->generator().set_state(Generator(derive_seed(o_.seed, stream)).state());
   }
   Tensor logits = ddp.forward(models::as_model_input(batch.features, model_.signature));
-  const float loss = criterion_.forward(logits, batch.labels, batch.global_n);
+  // On a GPU the loss stays there, in the step totals: the step does not wait for it.
+  float loss = 0;
+  if (step_totals_.defined()) {
+    criterion_.forward_into(logits, batch.labels, batch.global_n, step_totals_);
+  } else {
+    loss = criterion_.forward(logits, batch.labels, batch.global_n);
+  }
   ddp.backward(criterion_.backward());
   const Clock::time_point computed = Clock::now();
   ddp.finish();
   const Clock::time_point reduced = Clock::now();
-  if (reduced_gradients_finite()) {
+  if (step_totals_.defined()) {
+    step_with_device_verdict();
+  } else if (reduced_gradients_finite()) {
     nan_streak_ = 0;
     if (o_.grad_clip > 0) clip_gradients();
     optimizer_->step();
@@ -114,6 +130,7 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
     timed_.comm_ms += milliseconds(reduced - computed);
     timed_.data_ms += milliseconds(loaded - asked);
     ++timed_steps_;
+    timed_host_waits_ += kernels::cuda_host_waits() - waits_before;
     timed_samples_ += batch.global_n;
     timed_wall_ = stepped - timing_start_;
   }
@@ -149,6 +166,52 @@ void Run::clip_gradients() {
     sharded_->clip_grad_norm(o_.grad_clip);
   } else {
     optim::clip_grad_norm(params_, o_.grad_clip);
+  }
+}
+
+void Run::step_with_device_verdict() {
+  non_finite_flag_.zero_();
+  for (const Tensor& bucket : ddp_->reducer().gradient_buckets()) {
+    kernels::mark_non_finite(bucket, non_finite_flag_);
+  }
+  kernels::record_step_verdict(non_finite_flag_, step_, step_totals_);
+  // The norm comes back to the host: --grad-clip costs one wait per step.
+  if (o_.grad_clip > 0) clip_gradients();
+  optimizer_->step();  // nothing on the device when the flag is set
+}
+
+void Run::read_step_totals() {
+  if (!step_totals_.defined()) return;
+  const std::vector<double> totals = step_totals_.to_vector<double>();
+  window_loss_ += totals[kernels::kLossSum];
+  epoch_loss_ += totals[kernels::kLossSum];
+  DDP_CHECK(totals[kernels::kBadTargets] == 0,
+            totals[kernels::kBadTargets]
+                << " cross-entropy targets of the steps up to step " << step_
+                << " were outside [0, classes); check the labels against the classes");
+  if (totals[kernels::kNonFiniteSteps] > 0) handle_non_finite_steps(totals);
+  // A run of non-finite steps goes on across reads.
+  std::vector<double> fresh(kernels::kStepTotals, 0.0);
+  fresh[kernels::kNanStreak] = totals[kernels::kNanStreak];
+  fresh[kernels::kLongestNanStreak] = totals[kernels::kNanStreak];
+  fresh[kernels::kFirstNonFiniteStep] = -1;
+  step_totals_.copy_(Tensor::from_vector(fresh, {kernels::kStepTotals}));
+}
+
+void Run::handle_non_finite_steps(const std::vector<double>& totals) {
+  const auto first = static_cast<std::int64_t>(totals[kernels::kFirstNonFiniteStep]) + 1;
+  const auto count = static_cast<std::int64_t>(totals[kernels::kNonFiniteSteps]);
+  const auto longest = static_cast<std::int64_t>(totals[kernels::kLongestNanStreak]);
+  const bool skip = o_.nan_policy == NanPolicy::skip;
+  DDP_CHECK(skip && longest < o_.max_nan_steps,
+            "step " << first << ": the gradients are not finite"
+                    << (skip ? ", " + std::to_string(longest) + " steps in a row" : "")
+                    << "; the GPU skipped " << count << " step(s) up to step " << step_
+                    << ", where the run ends; lower --lr, add --grad-clip or check the data; the "
+                    << "last checkpoint is untouched");
+  if (is_root_) {
+    DDP_WARN(count << " step(s) up to step " << step_ << ", the first step " << first
+                   << ", had non-finite gradients and were skipped (--nan-policy skip)");
   }
 }
 

@@ -40,6 +40,10 @@ struct DevicePool {
   std::mutex staging_mutex;  // one host copy at a time uses the staging buffers
   void* staging[2] = {nullptr, nullptr};
   cudaEvent_t staging_free[2] = {nullptr, nullptr};  // recorded after the copy that last used each
+
+  std::mutex copy_mutex;  // one pinned copy at a time records the two events
+  cudaEvent_t compute_issued = nullptr;
+  cudaEvent_t copy_done = nullptr;
 };
 
 std::vector<std::unique_ptr<DevicePool>>& pools() {
@@ -58,15 +62,26 @@ DevicePool& pool(int device) {
   return *pools()[static_cast<std::size_t>(device)];
 }
 
-// cudaFree of a pool's cached blocks; the caller holds pool.mutex. cudaFree waits for the device,
-// so no kernel still queued can be using a block when it goes.
-void release_cached(DevicePool& pool, int device) {
-  cuda::DeviceGuard guard(device);
-  for (auto& [size, blocks] : pool.free_blocks) {
-    for (void* block : blocks) DDP_CUDA_CHECK(cudaFree(block));
-    pool.stats.cached_bytes -= size * blocks.size();
-    blocks.clear();
+// Empties a pool's cache and gives its blocks back to the driver. Only the taking holds the pool's
+// lock: cudaFree waits for the whole device (so no kernel still queued uses a block when it goes),
+// and other threads (the NCCL monitor's allocations among them) must not wait on the lock
+// meanwhile.
+std::size_t release_cached(DevicePool& pool, int device) {
+  std::vector<void*> blocks;
+  std::size_t released = 0;
+  {
+    std::lock_guard lock(pool.mutex);
+    for (auto& [size, cached] : pool.free_blocks) {
+      blocks.insert(blocks.end(), cached.begin(), cached.end());
+      released += size * cached.size();
+      cached.clear();
+    }
+    pool.stats.cached_bytes -= released;
   }
+  cuda::DeviceGuard guard(device);
+  if (!blocks.empty()) cuda::count_host_wait();
+  for (void* block : blocks) DDP_CUDA_CHECK(cudaFree(block));
+  return released;
 }
 
 bool is_pinned(const void* host) {
@@ -86,14 +101,28 @@ void ensure_staging(DevicePool& pool) {
   }
 }
 
+void ensure_copy_events(DevicePool& pool) {
+  if (pool.copy_done != nullptr) return;
+  DDP_CUDA_CHECK(cudaEventCreateWithFlags(&pool.compute_issued, cudaEventDisableTiming));
+  DDP_CUDA_CHECK(cudaEventCreateWithFlags(&pool.copy_done, cudaEventDisableTiming));
+}
+
 void host_to_device(char* dst, int device, const char* src, std::size_t bytes) {
   DevicePool& p = pool(device);
   cuda::DeviceGuard guard(device);
   cudaStream_t s = cuda::stream(device);
   if (is_pinned(src)) {
-    DDP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
-    // The caller may write to its buffer as soon as copy_ returns.
-    DDP_CUDA_CHECK(cudaStreamSynchronize(s));
+    // On the copy stream, without a host wait: after the compute work issued so far (dst may be a
+    // block that work still uses) and before the compute work issued next. The pinned allocator
+    // reuses src's block only once the copy stream has passed it.
+    cudaStream_t copy = cuda::native_stream(device, CudaStream::copy);
+    std::lock_guard lock(p.copy_mutex);
+    ensure_copy_events(p);
+    DDP_CUDA_CHECK(cudaEventRecord(p.compute_issued, s));
+    DDP_CUDA_CHECK(cudaStreamWaitEvent(copy, p.compute_issued, 0));
+    DDP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, copy));
+    DDP_CUDA_CHECK(cudaEventRecord(p.copy_done, copy));
+    DDP_CUDA_CHECK(cudaStreamWaitEvent(s, p.copy_done, 0));
     return;
   }
   std::lock_guard lock(p.staging_mutex);
@@ -101,7 +130,7 @@ void host_to_device(char* dst, int device, const char* src, std::size_t bytes) {
   for (std::size_t offset = 0, chunk = 0; offset < bytes; offset += kStagingBytes, ++chunk) {
     std::size_t n = std::min(kStagingBytes, bytes - offset);
     std::size_t b = chunk % 2;
-    DDP_CUDA_CHECK(cudaEventSynchronize(p.staging_free[b]));
+    cuda::wait_for(p.staging_free[b]);
     std::memcpy(p.staging[b], src + offset, n);
     DDP_CUDA_CHECK(cudaMemcpyAsync(dst + offset, p.staging[b], n, cudaMemcpyHostToDevice, s));
     DDP_CUDA_CHECK(cudaEventRecord(p.staging_free[b], s));
@@ -115,7 +144,7 @@ void device_to_host(char* dst, const char* src, int device, std::size_t bytes) {
   cudaStream_t s = cuda::stream(device);
   if (is_pinned(dst)) {
     DDP_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s));
-    DDP_CUDA_CHECK(cudaStreamSynchronize(s));
+    cuda::wait_for(s);
     return;
   }
   std::lock_guard lock(p.staging_mutex);
@@ -135,7 +164,7 @@ void device_to_host(char* dst, const char* src, int device, std::size_t bytes) {
     // The next chunk's buffer was emptied into dst in the previous round.
     if (chunk + 1 < chunks) issue(chunk + 1);
     std::size_t b = chunk % 2;
-    DDP_CUDA_CHECK(cudaEventSynchronize(p.staging_free[b]));
+    cuda::wait_for(p.staging_free[b]);
     std::memcpy(dst + chunk * kStagingBytes, p.staging[b], chunk_bytes(chunk));
   }
 }
@@ -156,7 +185,7 @@ void device_to_device(void* dst, int dst_device, const void* src, int src_device
   cuda::DeviceGuard guard(src_device);
   cudaStream_t s = cuda::stream(src_device);
   DDP_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, s));
-  DDP_CUDA_CHECK(cudaStreamSynchronize(s));
+  cuda::wait_for(s);
 }
 
 class CachingAllocator final : public Allocator {
@@ -165,26 +194,28 @@ class CachingAllocator final : public Allocator {
     DevicePool& p = pool(device.index);
     if (bytes == 0) return nullptr;
     std::size_t size = size_class(bytes);
-    std::lock_guard lock(p.mutex);
-    p.stats.in_use_bytes += size;
-    std::vector<void*>& cached = p.free_blocks[size];
-    if (!cached.empty()) {
-      void* block = cached.back();
-      cached.pop_back();
-      p.stats.cached_bytes -= size;
-      ++p.stats.cache_hits;
-      return block;
+    {
+      std::lock_guard lock(p.mutex);
+      p.stats.in_use_bytes += size;
+      std::vector<void*>& cached = p.free_blocks[size];
+      if (!cached.empty()) {
+        void* block = cached.back();
+        cached.pop_back();
+        p.stats.cached_bytes -= size;
+        ++p.stats.cache_hits;
+        return block;
+      }
     }
     void* block = nullptr;
     cuda::DeviceGuard guard(device.index);
     cudaError_t status = cudaMalloc(&block, size);
     if (status == cudaErrorMemoryAllocation) {
       cudaGetLastError();
-      std::size_t released = p.stats.cached_bytes;
-      release_cached(p, device.index);
+      const std::size_t released = release_cached(p, device.index);
       status = cudaMalloc(&block, size);
       if (status == cudaErrorMemoryAllocation) {
         cudaGetLastError();
+        std::lock_guard lock(p.mutex);
         p.stats.in_use_bytes -= size;
         DDP_THROW(Error, "out of GPU memory on " << to_string(device) << " allocating " << bytes
                                                  << " bytes: " << p.stats.in_use_bytes
@@ -193,6 +224,7 @@ class CachingAllocator final : public Allocator {
                                                  << "use a smaller batch or model");
       }
     }
+    std::lock_guard lock(p.mutex);
     if (status != cudaSuccess) p.stats.in_use_bytes -= size;
     DDP_CUDA_CHECK(status);
     ++p.stats.device_allocations;
@@ -251,9 +283,7 @@ CudaMemoryStats cuda_memory_stats(int device) {
 
 void cuda_empty_cache() {
   for (int device = 0; device < cuda_device_count(); ++device) {
-    DevicePool& p = pool(device);
-    std::lock_guard lock(p.mutex);
-    release_cached(p, device);
+    release_cached(pool(device), device);
   }
 }
 

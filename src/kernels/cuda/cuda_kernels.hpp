@@ -12,6 +12,7 @@
 #include "../conv_shape.hpp"
 #include "../pool_plan.hpp"
 #include "../shape_plan.hpp"
+#include "ddp/core/random.hpp"
 #include "ddp/kernels/activation.hpp"
 #include "ddp/kernels/gemm.hpp"
 #include "ddp/kernels/optimizer_update.hpp"
@@ -72,11 +73,22 @@ void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, floa
 double squared_error_forward(const Tensor& prediction, const Tensor& target);
 void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,
                             Tensor& grad);
+// The *_forward_into kernels after the dispatch's checks (log_probs already computed), and the
+// step totals' kernels (ddp/kernels/step_totals.hpp).
+void cross_entropy_sum_into(const Tensor& log_probs, const Tensor& targets, double scale,
+                            Tensor& totals);
+void squared_error_sum_into(const Tensor& prediction, const Tensor& target, double scale,
+                            Tensor& totals);
+void mark_non_finite(const Tensor& x, Tensor& flag);
+void record_step_verdict(const Tensor& flag, std::int64_t step, Tensor& totals);
 
 void scale_(Tensor& x, float alpha);
 void add(const Tensor& a, const Tensor& b, Tensor& out);
 void add_scaled_(Tensor& y, float alpha, const Tensor& x);
 void multiply(const Tensor& a, const Tensor& b, Tensor& out);
+// The mask the CPU draws from a generator in state start (p checked); the caller moves the
+// generator on by mask.numel() draws.
+void dropout_mask(Tensor& mask, float p, const Generator::State& start);
 
 double sum(const Tensor& x);
 double squared_norm(const Tensor& x);

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <sstream>
@@ -9,6 +10,8 @@
 
 namespace ddp::kernels {
 namespace {
+
+std::atomic<std::int64_t> host_waits{0};
 
 struct Probe {
   int count = 0;
@@ -87,7 +90,11 @@ std::string cuda_device_description(int device) {
 
 void cuda_synchronize(int device) {
   cuda::DeviceGuard guard(device);
-  DDP_CUDA_CHECK(cudaStreamSynchronize(cuda::stream(device)));
+  cuda::wait_for(cuda::stream(device));
+}
+
+std::int64_t cuda_host_waits() {
+  return host_waits.load(std::memory_order_relaxed);
 }
 
 namespace cuda {
@@ -102,6 +109,20 @@ void throw_cuda_error(cudaError_t status, const char* call, const char* file, in
 }
 
 thread_local bool thread_chose_device = false;
+
+void count_host_wait() {
+  host_waits.fetch_add(1, std::memory_order_relaxed);
+}
+
+void wait_for(cudaStream_t stream) {
+  count_host_wait();
+  DDP_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void wait_for(cudaEvent_t event) {
+  count_host_wait();
+  DDP_CUDA_CHECK(cudaEventSynchronize(event));
+}
 
 void check_device(int device) {
   int count = cuda_device_count();

@@ -1,9 +1,22 @@
 // Cross-entropy over log-softmax and squared error on CUDA tensors. The forwards add up on the
 // device in double and bring back one value, like the CPU kernels' double sums.
 #include "cuda_kernels.hpp"
+#include "ddp/kernels/step_totals.hpp"
 #include "reduce.cuh"
 
 namespace ddp::kernels::cuda {
+namespace {
+
+// A row's cross-entropy, or a target outside [0, classes) counted instead of read through.
+struct RowLoss {
+  double loss;
+  double bad_targets;
+  __device__ RowLoss operator+(const RowLoss& other) const {
+    return {loss + other.loss, bad_targets + other.bad_targets};
+  }
+};
+
+}  // namespace
 
 double cross_entropy_sum(const Tensor& log_probs, const Tensor& targets) {
   const Device device = log_probs.device();
@@ -14,6 +27,27 @@ double cross_entropy_sum(const Tensor& log_probs, const Tensor& targets) {
   return reduce_sum<double>(device, log_probs.size(0), [=] __device__(std::int64_t r) {
     return -static_cast<double>(lp[r * classes + target[r]]);
   });
+}
+
+void cross_entropy_sum_into(const Tensor& log_probs, const Tensor& targets, double scale,
+                            Tensor& totals) {
+  const Device device = totals.device();
+  const float* lp = detail::data_on<float>(log_probs, device, "cross_entropy_forward_into");
+  const std::int64_t* target =
+      detail::data_on<std::int64_t>(targets, device, "cross_entropy_forward_into");
+  double* t = detail::data_on<double>(totals, device, "cross_entropy_forward_into");
+  const std::int64_t classes = log_probs.size(1);
+  reduce_on_device<RowLoss>(
+      device, log_probs.size(0),
+      [=] __device__(std::int64_t r) {
+        const std::int64_t c = target[r];
+        if (c < 0 || c >= classes) return RowLoss{0.0, 1.0};
+        return RowLoss{-static_cast<double>(lp[r * classes + c]), 0.0};
+      },
+      [=] __device__(RowLoss total) {
+        t[kLossSum] += scale * total.loss;
+        t[kBadTargets] += total.bad_targets;
+      });
 }
 
 void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, float scale,
@@ -39,6 +73,21 @@ double squared_error_forward(const Tensor& prediction, const Tensor& target) {
     const double d = static_cast<double>(p[i]) - t[i];
     return d * d;
   });
+}
+
+void squared_error_sum_into(const Tensor& prediction, const Tensor& target, double scale,
+                            Tensor& totals) {
+  const Device device = totals.device();
+  const float* p = detail::data_on<float>(prediction, device, "squared_error_forward_into");
+  const float* y = detail::data_on<float>(target, device, "squared_error_forward_into");
+  double* t = detail::data_on<double>(totals, device, "squared_error_forward_into");
+  reduce_on_device<double>(
+      device, prediction.numel(),
+      [=] __device__(std::int64_t i) {
+        const double d = static_cast<double>(p[i]) - y[i];
+        return d * d;
+      },
+      [=] __device__(double total) { t[kLossSum] += scale * total; });
 }
 
 void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,

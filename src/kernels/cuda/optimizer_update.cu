@@ -31,7 +31,9 @@ struct AdamwScalars {
   float eps;
 };
 
-__global__ void sgd_kernel(float* p, const float* g, float* buf, std::int64_t n, SgdScalars s) {
+__global__ void sgd_kernel(float* p, const float* g, float* buf, std::int64_t n, SgdScalars s,
+                           const float* skip) {
+  if (skip != nullptr && *skip != 0.0f) return;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
@@ -47,7 +49,8 @@ __global__ void sgd_kernel(float* p, const float* g, float* buf, std::int64_t n,
 }
 
 __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, std::int64_t n,
-                             AdamwScalars s) {
+                             AdamwScalars s, const float* skip) {
+  if (skip != nullptr && *skip != 0.0f) return;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
@@ -85,7 +88,7 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
                rule.first_step,
                rule.nesterov};
   DeviceGuard guard(device.index);
-  sgd_kernel<<<blocks_for(n), kThreads, 0, stream(device.index)>>>(p, g, buf, n, s);
+  sgd_kernel<<<blocks_for(n), kThreads, 0, stream(device.index)>>>(p, g, buf, n, s, rule.skip);
   DDP_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -115,7 +118,7 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
                  static_cast<float>(std::sqrt(correction2)),
                  static_cast<float>(rule.eps)};
   DeviceGuard guard(device.index);
-  adamw_kernel<<<blocks_for(n), kThreads, 0, stream(device.index)>>>(p, g, m, v, n, s);
+  adamw_kernel<<<blocks_for(n), kThreads, 0, stream(device.index)>>>(p, g, m, v, n, s, rule.skip);
   DDP_CUDA_CHECK(cudaGetLastError());
 }
 

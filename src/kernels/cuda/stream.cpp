@@ -9,24 +9,36 @@
 namespace ddp::kernels {
 namespace {
 
-cudaStream_t comm_stream(int device) {
+// The side streams (comm, copy) of every device, made on first use. Never destroyed, like the
+// compute streams: collectives may still be freed at static destruction, and the driver releases
+// the streams with the process.
+struct SideStreams {
+  std::mutex mutex;
+  std::vector<cudaStream_t> by_device[2];  // comm, copy; nullptr until first used
+};
+
+SideStreams& side_streams() {
+  static auto* all = new SideStreams;
+  return *all;
+}
+
+std::vector<cudaStream_t>& side_of(SideStreams& all, CudaStream stream) {
+  std::vector<cudaStream_t>& by_device = all.by_device[stream == CudaStream::comm ? 0 : 1];
+  by_device.resize(static_cast<std::size_t>(cuda_device_count()), nullptr);
+  return by_device;
+}
+
+cudaStream_t native(int device, CudaStream stream) {
+  if (stream == CudaStream::compute) return cuda::stream(device);
   cuda::check_device(device);
-  // Never destroyed, like the compute streams: collectives may still be freed at static
-  // destruction, and the driver releases the streams with the process.
-  static auto* mutex = new std::mutex;
-  static auto* by_device = new std::vector<cudaStream_t>;
-  std::lock_guard lock(*mutex);
-  by_device->resize(static_cast<std::size_t>(cuda_device_count()), nullptr);
-  cudaStream_t& s = (*by_device)[static_cast<std::size_t>(device)];
+  SideStreams& all = side_streams();
+  std::lock_guard lock(all.mutex);
+  cudaStream_t& s = side_of(all, stream)[static_cast<std::size_t>(device)];
   if (s == nullptr) {
     cuda::DeviceGuard guard(device);
     DDP_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   }
   return s;
-}
-
-cudaStream_t native(int device, CudaStream stream) {
-  return stream == CudaStream::compute ? cuda::stream(device) : comm_stream(device);
 }
 
 }  // namespace
@@ -68,8 +80,23 @@ bool CudaEvent::query() const {
 }
 
 void CudaEvent::synchronize() const {
-  DDP_CUDA_CHECK(cudaEventSynchronize(impl_->event));
+  cuda::wait_for(impl_->event);
 }
+
+namespace cuda {
+
+bool has_stream(int device, CudaStream stream) {
+  if (stream == CudaStream::compute) return true;
+  SideStreams& all = side_streams();
+  std::lock_guard lock(all.mutex);
+  return side_of(all, stream)[static_cast<std::size_t>(device)] != nullptr;
+}
+
+cudaStream_t native_stream(int device, CudaStream stream) {
+  return native(device, stream);
+}
+
+}  // namespace cuda
 
 void* cuda_stream_handle(int device, CudaStream stream) {
   return native(device, stream);
@@ -83,7 +110,7 @@ void cuda_copy_async(void* dst, const void* src, std::size_t bytes, int device, 
 
 void cuda_stream_synchronize(int device, CudaStream stream) {
   cuda::DeviceGuard guard(device);
-  DDP_CUDA_CHECK(cudaStreamSynchronize(native(device, stream)));
+  cuda::wait_for(native(device, stream));
 }
 
 }  // namespace ddp::kernels

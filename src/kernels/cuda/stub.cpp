@@ -43,6 +43,10 @@ void cuda_synchronize(int device) {
   DDP_THROW(Error, "cuda:" << device << ": " << kNotBuilt);
 }
 
+std::int64_t cuda_host_waits() {
+  return 0;
+}
+
 CudaMemoryStats cuda_memory_stats(int) {
   return {};
 }
@@ -222,6 +226,26 @@ void add_scaled_(Tensor& y, float, const Tensor&) {
 
 void multiply(const Tensor&, const Tensor&, Tensor& out) {
   not_built("multiply", out);
+}
+
+void cross_entropy_sum_into(const Tensor&, const Tensor&, double, Tensor& totals) {
+  not_built("cross_entropy_forward_into", totals);
+}
+
+void squared_error_sum_into(const Tensor&, const Tensor&, double, Tensor& totals) {
+  not_built("squared_error_forward_into", totals);
+}
+
+void mark_non_finite(const Tensor&, Tensor& flag) {
+  not_built("mark_non_finite", flag);
+}
+
+void record_step_verdict(const Tensor&, std::int64_t, Tensor& totals) {
+  not_built("record_step_verdict", totals);
+}
+
+void dropout_mask(Tensor& mask, float, const Generator::State&) {
+  not_built("dropout_mask", mask);
 }
 
 double sum(const Tensor& x) {

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <vector>
 
+#include "ddp/core/error.hpp"
+#include "ddp/core/random_jump.hpp"
+
 namespace ddp {
 namespace {
 
@@ -44,6 +47,27 @@ TEST(Generator, DistributionsHaveTheRightMoments) {
   EXPECT_NEAR(sum_sq / n, 1.0, 0.02);
   EXPECT_NEAR(uniform_sum / n, 0.5, 0.01);
   for (int c : counts) EXPECT_NEAR(c, n / 5, n / 100);
+}
+
+// The oracle is the plain sequence: discard(n) must land where n calls of next_u64 do.
+TEST(Generator, DiscardLandsWhereTheDrawsWould) {
+  for (std::uint64_t draws : {0ULL, 1ULL, 2ULL, 63ULL, 64ULL, 65ULL, 1000ULL, 123457ULL}) {
+    Generator stepped(11), jumped(11);
+    for (std::uint64_t i = 0; i < draws; ++i) stepped.next_u64();
+    jumped.discard(draws);
+    EXPECT_EQ(jumped.state(), stepped.state()) << draws << " draws";
+    EXPECT_EQ(jumped.next_u64(), stepped.next_u64()) << draws << " draws";
+  }
+}
+
+TEST(Generator, JumpMatrixIsTwoToThePowerDraws) {
+  Generator start(5);
+  for (int power : {0, 3, 10}) {
+    Generator stepped = start;
+    for (int i = 0; i < (1 << power); ++i) stepped.next_u64();
+    EXPECT_EQ(jumped(start.state(), jump_matrix(power)), stepped.state()) << "2^" << power;
+  }
+  EXPECT_THROW(jump_matrix(kJumpPowers), Error);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "ddp/kernels/step_totals.hpp"
 #include "gradcheck.hpp"
 
 namespace ddp::nn {
@@ -37,6 +38,28 @@ TEST(CrossEntropyLoss, MeanOfMinusLogSoftmaxAtTheTarget) {
   Tensor grad = loss.backward(4.0f);
   // 4 * (softmax - one_hot) / 2 in row 1: 2 * (1/3 - 1) at the target.
   EXPECT_NEAR(grad.data<float>()[4], 2.0 * (1.0 / 3.0 - 1.0), 1e-6);
+}
+
+// The loss kept in step totals is the one forward returns, added up, and backward is the same.
+TEST(Losses, ForwardIntoAddsWhatForwardReturns) {
+  Generator generator(5);
+  Tensor logits = random_tensor({6, 4}, generator, -2.0f, 2.0f);
+  Tensor target = labels({0, 3, 1, 3, 2, 0});
+  Tensor totals = kernels::make_step_totals(Device::cpu());
+  CrossEntropyLoss ce;
+  const double first = ce.forward(logits, target, 10);
+  Tensor grad = ce.backward().clone();
+  ce.forward_into(logits, target, 10, totals);
+  ce.forward_into(logits, target, 10, totals);
+  EXPECT_EQ(ce.backward().to_vector<float>(), grad.to_vector<float>());
+  MSELoss mse;
+  Tensor prediction = random_tensor({3, 2}, generator);
+  Tensor wanted = random_tensor({3, 2}, generator);
+  const double squared = mse.forward(prediction, wanted);
+  mse.forward_into(prediction, wanted, 0, totals);
+  EXPECT_NEAR(totals.data<double>()[kernels::kLossSum], 2 * first + squared, 1e-6);
+  EXPECT_EQ(totals.data<double>()[kernels::kBadTargets], 0);
+  EXPECT_THROW(ce.forward_into(logits, labels({0, 4, 1, 3, 2, 0}), 0, totals), Error);
 }
 
 // Two ranks' slices with the global batch as normaliser add up to the whole batch's mean loss

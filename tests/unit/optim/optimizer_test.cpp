@@ -21,6 +21,28 @@ struct Fixture {
   float value(int i) const { return param.value.data<float>()[i]; }
 };
 
+// A step whose flag is set leaves parameters and state alone, for SGD and AdamW; the next one with
+// the flag clear updates (SGD's momentum then starts as on a first step, as dampening is 0).
+TEST(SkipFlag, ASetFlagMakesTheStepANoOp) {
+  Fixture f, g;
+  Sgd sgd({&f.param}, {.lr = 0.1, .momentum = 0.9});
+  Adamw adamw({&g.param}, {.lr = 0.1});
+  Tensor flag = Tensor::from_vector<float>({1.0f}, {1});
+  sgd.set_skip_flag(flag);
+  adamw.set_skip_flag(flag);
+  f.set_grad(0.5f, NAN);
+  g.set_grad(0.5f, NAN);
+  sgd.step();
+  adamw.step();
+  EXPECT_EQ(f.value(0), 1.0f);
+  EXPECT_EQ(f.value(1), -2.0f);
+  EXPECT_EQ(g.value(1), -2.0f);
+  flag.data<float>()[0] = 0.0f;
+  f.set_grad(0.5f, 0.0f);
+  sgd.step();
+  EXPECT_NEAR(f.value(0), 1.0 - 0.1 * 0.5, 1e-7);
+}
+
 // PyTorch's SGD written out in double, for element 0 with gradient g each step.
 TEST(Sgd, MomentumDampeningWeightDecayMatchHandComputedSteps) {
   Fixture f;
