@@ -99,11 +99,11 @@ double squared_error_forward(const Tensor& prediction, const Tensor& target) {
 void squared_error_sum_into(const Tensor& prediction, const Tensor& target, double scale,
                             Tensor& totals) {
   const Device device = totals.device();
-  const SquaredDifference term =
-      squared_difference(prediction, target, device, "squared_error_forward_into");
   double* t = detail::data_on<double>(totals, device, "squared_error_forward_into");
-  reduce_on_device<double>(device, prediction.numel(), term,
-                           [=] __device__(double total) { t[kLossSum] += scale * total; });
+  reduce_on_device<double>(
+      device, prediction.numel(),
+      squared_difference(prediction, target, device, "squared_error_forward_into"),
+      [=] __device__(double total) { t[kLossSum] += scale * total; });
 }
 
 void squared_error_backward(const Tensor& prediction, const Tensor& target, float scale,
