@@ -7,10 +7,16 @@ What: for each case (model widths, batch, steps) runs, in turns and several tria
   - ddp-train --device cuda --backend nccl, one rank,
 and prints the best trial of each (the worst beside it) and ddp / plain PyTorch. Both train a
 Linear/ReLU stack with cross-entropy and SGD (lr 0.01, momentum 0.9) in float32 (TF32 off unless
---tf32, then on for both), and both are timed after the same warm-up steps. PyTorch draws its
-batches from a pool already on the GPU and reads the loss once at the end; ddp-train collates each
-batch in pinned host memory, copies it over on its loader thread and reads the loss once per log
-interval (set to the whole run), so its figure includes its own data loading.
+--tf32, then on for both), and both are timed after the same warm-up steps.
+
+What each figure measures (samples/s over the timed steps, the GPU's queue drained at both ends):
+  - PyTorch: host time from torch.cuda.synchronize() after the warm-up to the same after the last
+    step; batches come from a pool already on the GPU, the loss is read once at the end.
+  - ddp-train: its summary's samples_per_s: from the end of its warm-up (queue drained) to its last
+    report, whose read-back of the step totals waits for the GPU. It collates every batch in pinned
+    host memory on its loader thread and copies it on the device's copy stream, so the figure
+    includes its own data loading; the loss and the finite-gradient verdict stay on the GPU and are
+    read once per log interval (here the whole run). Its epoch line prints the host waits per step.
 
 Usage, on a machine with a GPU (its python3 has torch with CUDA):
   python3 benchmarks/compare_pytorch_gpu.py [--ddp-train build-cuda/src/apps/ddp-train]

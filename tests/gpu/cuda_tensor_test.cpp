@@ -1,8 +1,10 @@
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <vector>
 
 #include "ddp/core/tensor.hpp"
+#include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/cuda_memory.hpp"
 #include "gpu_test.hpp"
 
@@ -116,6 +118,25 @@ TEST_F(CudaCopy, ViewsCopyOnlyTheirElements) {
 TEST_F(CudaCopy, OtherDtypesRoundTrip) {
   Tensor ids = Tensor::from_vector<std::int64_t>({-1, 0, 1LL << 40}, {3});
   EXPECT_EQ(ids.to(Device::cuda(0)).to_vector<std::int64_t>(), ids.to_vector<std::int64_t>());
+}
+
+// Copies from pinned memory run on the copy stream after copy_ returns, without a host wait: each
+// pinned block, freed at once, must not be handed out and overwritten before its copy has read it.
+TEST_F(CudaCopy, PinnedCopiesWaitForNothingAndReadTheirBlocksBeforeReuse) {
+  constexpr int kCopies = 24;
+  constexpr std::int64_t kElements = std::int64_t{1} << 20;
+  std::vector<Tensor> on_gpu;
+  const std::int64_t waits_before = kernels::cuda_host_waits();
+  for (int i = 0; i < kCopies; ++i) {
+    Tensor pinned = Tensor::empty_pinned({kElements});
+    std::fill_n(pinned.data<float>(), kElements, static_cast<float>(i));
+    on_gpu.push_back(pinned.to(Device::cuda(0)));
+  }
+  EXPECT_EQ(kernels::cuda_host_waits(), waits_before);
+  for (int i = 0; i < kCopies; ++i) {
+    const std::vector<float> values = on_gpu[static_cast<std::size_t>(i)].to_vector<float>();
+    ASSERT_EQ(values, std::vector<float>(kElements, static_cast<float>(i))) << "copy " << i;
+  }
 }
 
 TEST_F(CudaCopy, BetweenDevices) {

@@ -2,7 +2,8 @@
 # ddp-train's device rule at 2 ranks, as the machine allows: without a usable GPU, --device cuda
 # ends in seconds with exit 2 and the reason, and --device auto trains on the CPU after one notice
 # from rank 0; with one, both train on it without a notice (2 ranks share a single GPU through the
-# MPI backend). --backend nccl on the CPU is a clear error either way.
+# MPI backend), and one rank on NCCL makes no host wait in a step. --backend nccl on the CPU is a
+# clear error either way.
 # Usage: train_device_test.sh MPIEXEC DDP_TRAIN CUDA_PROBE
 set -u
 mpiexec=$1 train=$2 probe=$3
@@ -34,6 +35,14 @@ else
   run 0 "2 ranks on cuda:0 " --device cuda --max-steps 3 --epochs 1
   run 0 "2 ranks on cuda:0 " --max-steps 3 --epochs 1
   echo "$output" | grep -q -- "--device auto" && fail "--device auto printed a notice with a GPU"
+  # One rank on NCCL: a step outside a report makes the host wait not once (the epoch line counts
+  # the waits of the timed steps; the MPI backend's staging at 2 ranks waits by design).
+  output=$(timeout -k 5 120 "$mpiexec" -n 1 "$train" --device cuda --backend nccl --max-steps 40 \
+    --epochs 1 --log-every 1000 --progress lines 2>&1)
+  echo "--- ddp-train at 1 rank on NCCL"
+  echo "$output" | tail -n 3
+  echo "$output" | grep -q "host waits 0.00/step" ||
+    fail "a GPU step made the host wait: $(echo "$output" | grep -o 'host waits [0-9.]*/step')"
 fi
 [ "$(echo "$output" | grep -c "error:")" -eq 0 ] || fail "errors in a run that should train"
 run 2 "error: --backend 'nccl': " --backend nccl --device cpu

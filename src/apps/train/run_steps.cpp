@@ -124,7 +124,11 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
   ++window_steps_;
   epoch_loss_ += loss;
   ++epoch_steps_;
-  if (steps_this_run_ == kWarmupSteps) timing_start_ = stepped;
+  if (steps_this_run_ == kWarmupSteps) {
+    // A GPU's queue drained first: the warm-up's work is not timed (one wait, not in the count).
+    if (device_.is_cuda()) kernels::cuda_synchronize(device_.index);
+    timing_start_ = Clock::now();
+  }
   if (steps_this_run_ > kWarmupSteps) {
     timed_.compute_ms += milliseconds((computed - loaded) + (stepped - reduced));
     timed_.comm_ms += milliseconds(reduced - computed);
@@ -183,6 +187,8 @@ void Run::step_with_device_verdict() {
 void Run::read_step_totals() {
   if (!step_totals_.defined()) return;
   const std::vector<double> totals = step_totals_.to_vector<double>();
+  // The read waited for every step issued so far: the timed wall now ends where the GPU did.
+  if (timed_steps_ > 0) timed_wall_ = Clock::now() - timing_start_;
   window_loss_ += totals[kernels::kLossSum];
   epoch_loss_ += totals[kernels::kLossSum];
   DDP_CHECK(totals[kernels::kBadTargets] == 0,

@@ -8,6 +8,7 @@
 
 #include "cuda_check.hpp"
 #include "ddp/core/allocator.hpp"
+#include "ddp/core/error.hpp"
 #include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/cuda_stream.hpp"
 
@@ -51,11 +52,16 @@ class PinnedAllocator final : public Allocator {
     if (pointer == nullptr) return;
     Pending pending{pointer, rounded(bytes), {}};
     std::lock_guard lock(mutex_);
-    for (int d = 0; d < cuda_device_count(); ++d) {
-      if (!cuda::has_stream(d, CudaStream::copy)) continue;
-      std::unique_ptr<CudaEvent> event = spare_event(d);
-      event->record(CudaStream::copy);
-      pending.copies_issued.push_back(std::move(event));
+    try {
+      for (int d = 0; d < cuda_device_count(); ++d) {
+        if (!cuda::has_stream(d, CudaStream::copy)) continue;
+        std::unique_ptr<CudaEvent> event = spare_event(d);
+        event->record(CudaStream::copy);
+        pending.copies_issued.push_back(std::move(event));
+      }
+    } catch (const Error&) {
+      // No fence (the runtime is going away at exit, say): the block is never handed out again.
+      return;
     }
     pending_.push_back(std::move(pending));
   }
