@@ -103,7 +103,8 @@ def torch_model(torch, model):
     for out in channels:
         layers += [nn.Conv2d(c, out, 5, padding=2), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
         c, h, w = out, h // 2, w // 2
-    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(), nn.Linear(hidden, CNN_CLASSES)]
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(),
+               nn.Linear(hidden, CNN_CLASSES)]
     return nn.Sequential(*layers)
 
 

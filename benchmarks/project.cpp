@@ -20,15 +20,16 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli_options.hpp"
 #include "ddp/core/error.hpp"
+#include "ddp/core/integer_list.hpp"
 #include "ddp/core/random.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/models/registry.hpp"
@@ -58,18 +59,10 @@ struct Network {
 };
 
 std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& option) {
-  std::vector<std::int64_t> values;
-  const char* cursor = text.data();
-  const char* end = text.data() + text.size();
-  while (cursor <= end) {
-    std::int64_t value = 0;
-    auto [next, ec] = std::from_chars(cursor, end, value);
-    DDP_CHECK_ARG(ec == std::errc() && value > 0 && (next == end || *next == ','),
-                  option << " '" << text << "' must be positive integers separated by commas");
-    values.push_back(value);
-    cursor = next + 1;
-  }
-  return values;
+  std::optional<std::vector<std::int64_t>> values = parse_positive_integers(text);
+  DDP_CHECK_ARG(values.has_value(),
+                option << " '" << text << "' must be positive integers separated by commas");
+  return *values;
 }
 
 // Trains the model on random batches in this process and records when each gradient is final.

@@ -27,21 +27,24 @@ holds() { awk -v x="$1" "BEGIN { exit !($2) }"; }
 
 case "$mode" in
   step)
-    run "$bench" step --model mlp:64,256,10 --iters 5 --warmup 1 --format csv
-    csv=$(grep -E '^(step_ms|[0-9])' <<<"$output")
-    [ "$(csv_rows '^[0-9]' "$csv")" -eq 1 ] || fail "expected one row of figures"
-    step=$(csv_value "$csv" step_ms '^[0-9]')
-    gemm=$(csv_value "$csv" gemm_ms '^[0-9]')
-    update=$(csv_value "$csv" update_ms '^[0-9]')
-    ratio=$(csv_value "$csv" ratio '^[0-9]')
-    for v in "$step" "$gemm" "$update" "$ratio"; do
-      holds "$v" 'x > 0' || fail "a time or ratio is not positive: '$v'"
+    # An MLP and a CNN (convolutions, BatchNorm, pooling): the GEMMs of both are recorded.
+    for model in mlp:64,256,10 cnn:4,8:16; do
+      run "$bench" step --model "$model" --iters 5 --warmup 1 --format csv
+      csv=$(grep -E '^(step_ms|[0-9])' <<<"$output")
+      [ "$(csv_rows '^[0-9]' "$csv")" -eq 1 ] || fail "expected one row of figures"
+      step=$(csv_value "$csv" step_ms '^[0-9]')
+      gemm=$(csv_value "$csv" gemm_ms '^[0-9]')
+      update=$(csv_value "$csv" update_ms '^[0-9]')
+      ratio=$(csv_value "$csv" ratio '^[0-9]')
+      for v in "$step" "$gemm" "$update" "$ratio"; do
+        holds "$v" 'x > 0' || fail "a time or ratio is not positive: '$v'"
+      done
+      holds "$update" "x < $step" || fail "update_ms $update is not inside step_ms $step"
+      # Each figure is printed to 0.0005: the ratio lies between the quotients at those bounds.
+      holds "$ratio" "x >= ($step - 0.0005) / ($gemm + 0.0005) - 0.0005 &&
+                      x <= ($step + 0.0005) / ($gemm - 0.0005) + 0.0005" ||
+        fail "ratio $ratio is not step_ms / gemm_ms ($step / $gemm)"
     done
-    holds "$update" "x < $step" || fail "update_ms $update is not inside step_ms $step"
-    # Each figure is printed to 0.0005: the ratio lies between the quotients at those bounds.
-    holds "$ratio" "x >= ($step - 0.0005) / ($gemm + 0.0005) - 0.0005 &&
-                    x <= ($step + 0.0005) / ($gemm - 0.0005) + 0.0005" ||
-      fail "ratio $ratio is not step_ms / gemm_ms ($step / $gemm)"
     ;;
   allreduce)
     run "$mpiexec" -n 2 "$bench" allreduce --max-bytes 65536 --iters 3 --warmup 1 --trials 1 \

@@ -16,9 +16,7 @@ For each model (cnn:8,16:32 and resnet:1 on 1x12x12 images of 4 classes, written
 """
 import argparse
 import gzip
-import json
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -27,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import ddp_run
 import safetensors_io
 
 SIZE, CLASSES = 12, 4
@@ -109,21 +108,17 @@ def make_data(rng, work):
             images[i, r + 2:r + 5, c + 2:c + 5] += 150
         write_idx(f"{work}/{name}-images.gz", images, 0x803)
         write_idx(f"{work}/{name}-labels.gz", labels, 0x801)
-        x = torch.from_numpy(images.astype(np.float32) / np.float32(255)).reshape(rows, 1, SIZE, SIZE)
-        sets[name] = (x, torch.from_numpy(labels))
+        x = torch.from_numpy(images.astype(np.float32) / np.float32(255))
+        sets[name] = (x.reshape(rows, 1, SIZE, SIZE), torch.from_numpy(labels))
     return sets
 
 
 def ddp_train(args, work, model, metrics, *options):
-    command = [args.mpiexec, "-np", "1", args.ddp_train, "--model", model, "--progress", "lines",
-               "--threads", "1", "--data", f"idx:{work}/train-images.gz,{work}/train-labels.gz",
-               "--val-data", f"idx:{work}/val-images.gz,{work}/val-labels.gz",
-               "--metrics-out", metrics, *options]
-    run = subprocess.run(command, capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit(f"FAILED: {' '.join(command)} exited {run.returncode}:\n{run.stdout}{run.stderr}")
-    with open(metrics) as f:
-        return json.loads(f.read().splitlines()[-1])
+    """One process of ddp-train on the IDX files in work; the last --metrics-out record."""
+    return ddp_run.ddp_train(
+        args.mpiexec, args.ddp_train, 1, metrics, "--model", model, "--threads", "1", "--data",
+        f"idx:{work}/train-images.gz,{work}/train-labels.gz", "--val-data",
+        f"idx:{work}/val-images.gz,{work}/val-labels.gz", *options)
 
 
 def state_of(module):

@@ -18,8 +18,6 @@ would not meet.
     tests/pytorch/weights_test.py --mpiexec mpirun --ddp-train build/src/apps/ddp-train
 """
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 
@@ -28,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import ddp_run
 import safetensors_io
 
 FEATURES, HIDDEN, CLASSES = 10, 32, 4
@@ -71,13 +70,7 @@ def evaluate(model, x, labels):
 
 def ddp_train(args, metrics, *options):
     """Runs ddp-train at 2 ranks; returns the last record of its --metrics-out file."""
-    command = [args.mpiexec, "-np", "2", args.ddp_train, "--model", MODEL, "--progress", "lines",
-               "--metrics-out", metrics, *options]
-    run = subprocess.run(command, capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit(f"FAILED: {' '.join(command)} exited {run.returncode}:\n{run.stdout}{run.stderr}")
-    with open(metrics) as f:
-        return json.loads(f.read().splitlines()[-1])
+    return ddp_run.ddp_train(args.mpiexec, args.ddp_train, 2, metrics, "--model", MODEL, *options)
 
 
 def agree(direction, ddp_record, event, torch_accuracy, torch_loss):
