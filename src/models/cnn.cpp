@@ -32,10 +32,7 @@ class CnnFamily : public ModelFamily {
     const std::vector<std::int64_t> hidden = detail::parse_positive_list(spec, fields[1], kExample);
     DDP_CHECK_OPTION(hidden.size() == 1, "model", spec,
                      "expected one hidden width after the colon, e.g. " << kExample);
-    const Shape& input = options.sample_shape;
-    DDP_CHECK_OPTION(input.size() == 3, "model", spec,
-                     "takes images [channels, height, width]; the data's samples are "
-                         << to_string(input) << " (give IDX images, not flat CSV rows)");
+    const Shape& input = detail::image_shape(spec, options);
     CnnOptions cnn{.input_shape = input,
                    .channels = detail::parse_positive_list(spec, fields[0], kExample),
                    .hidden = hidden[0],

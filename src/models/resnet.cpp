@@ -101,10 +101,7 @@ class ResNetFamily : public ModelFamily {
         detail::parse_positive_list(spec, arguments, "resnet:3");
     DDP_CHECK_OPTION(blocks.size() == 1, "model", spec,
                      "expected the number of blocks per stage, e.g. resnet:3 (ResNet-20)");
-    const Shape& input = options.sample_shape;
-    DDP_CHECK_OPTION(input.size() == 3, "model", spec,
-                     "takes images [channels, height, width]; the data's samples are "
-                         << to_string(input) << " (give IDX images, not flat CSV rows)");
+    const Shape& input = detail::image_shape(spec, options);
     return {make_resnet({.blocks_per_stage = blocks[0],
                          .input_shape = input,
                          .classes = options.classes,

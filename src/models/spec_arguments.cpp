@@ -13,6 +13,14 @@ std::vector<std::int64_t> parse_positive_list(const std::string& spec, const std
   return *values;
 }
 
+const Shape& image_shape(const std::string& spec, const BuildOptions& options) {
+  DDP_CHECK_OPTION(options.sample_shape.size() == 3, "model", spec,
+                   "takes images [channels, height, width]; the data's samples are "
+                       << to_string(options.sample_shape)
+                       << " (give IDX images, not flat CSV rows)");
+  return options.sample_shape;
+}
+
 std::vector<std::string> split_fields(const std::string& text) {
   std::vector<std::string> fields;
   std::size_t start = 0;

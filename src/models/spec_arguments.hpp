@@ -5,12 +5,18 @@
 #include <string>
 #include <vector>
 
+#include "ddp/models/registry.hpp"
+
 namespace ddp::models::detail {
 
 // "784,128,10" -> {784, 128, 10}. Anything else (empty items, non-positive or non-numeric ones)
 // is an InvalidOption ("model", spec) that shows `example`.
 std::vector<std::int64_t> parse_positive_list(const std::string& spec, const std::string& text,
                                               const std::string& example);
+
+// The data's sample shape for a family of images: [channels, height, width], or an
+// InvalidOption ("model", spec) saying the data is not images.
+const Shape& image_shape(const std::string& spec, const BuildOptions& options);
 
 // "32,64:512" -> {"32,64", "512"}: the text split at every ':'.
 std::vector<std::string> split_fields(const std::string& text);
