@@ -5,12 +5,13 @@ pytorch.models).
 For each model (cnn:8,16:32 and resnet:1 on 1x12x12 images of 4 classes, written as gzip IDX):
   train:  PyTorch builds the network ddp's family builds (the same layers, state_dict names and
           shapes), saves its initial state_dict; ddp-train starts from it (--init-params) at one
-          process and PyTorch trains alike: 12 SGD steps (lr 0.05, momentum 0.9) over the samples
+          process and PyTorch trains alike: 6 SGD steps (lr 0.01, momentum 0.9) over the samples
           in order (--no-shuffle), batches of 16, BatchNorm in training mode. ddp's exported
           state_dict (running statistics and num_batches_tracked too) must equal PyTorch's within
-          1e-4 relative (float32 summation orders differ across 12 steps).
+          1e-5 relative to the tensor's scale (float32 summation orders differ; at lr 0.05 the
+          ResNet amplifies such differences about tenfold a step).
   eval:   ddp-train --evaluate of PyTorch's trained weights (BatchNorm on running statistics)
-          reports PyTorch's validation accuracy and, within 1e-4 relative, its mean loss.
+          reports PyTorch's validation accuracy and, within 1e-5 relative, its mean loss.
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 /usr/bin/python3 \\
     tests/pytorch/models_test.py --mpiexec mpirun --ddp-train build/src/apps/ddp-train
 """
@@ -30,7 +31,7 @@ import safetensors_io
 
 SIZE, CLASSES = 12, 4
 TRAIN_ROWS, VAL_ROWS, BATCH = 192, 64, 16
-TOLERANCE = 1e-4  # relative to 1 + the tensor's largest magnitude
+TOLERANCE = 1e-5  # relative to 1 + the tensor's largest magnitude
 
 
 def cnn(channels, hidden):
@@ -149,9 +150,9 @@ def check_training(args, work, spec, sets):
     exported = f"{work}/ddp.safetensors"
     ddp_train(args, work, spec, f"{work}/train.jsonl", "--init-params", initial, "--no-shuffle",
               "--batch-size", str(BATCH), "--max-steps", str(steps), "--optimizer", "sgd",
-              "--lr", "0.05", "--momentum", "0.9", "--lr-schedule", "constant",
+              "--lr", "0.01", "--momentum", "0.9", "--lr-schedule", "constant",
               "--export-params", exported)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, labels = sets["train"]
     model.train()
     for step in range(steps):
