@@ -1,5 +1,6 @@
 """What the PyTorch comparisons (compare_pytorch.py on CPUs, compare_pytorch_gpu.py on a GPU) share:
-the same model on both sides, the same timing, the same ddp-train command and the same table."""
+the same model on both sides, the same timing, the same ddp-train command and the same table. The
+torch models here are also the ones tests/pytorch checks ddp-train's families against."""
 import argparse
 import json
 import os
@@ -91,21 +92,23 @@ def cnn_layers(spec):
     return positive_int_list(channels), positive_int(hidden)
 
 
-def torch_model(torch, model):
-    """The torch module ddp-train builds for a case's model (see model_spec): the MLP above, or
-    the cnn: family's Conv2d(k5, p2)-BatchNorm2d-ReLU-MaxPool2d(2) stages, Flatten, Linear, ReLU,
-    Linear."""
-    if not model.startswith("cnn:"):
-        return torch_mlp(torch, [int(w) for w in model.split(",")])
+def torch_cnn(torch, channels, hidden, input_shape=CNN_INPUT, classes=CNN_CLASSES):
+    """The cnn: family's network: Conv2d(k5, p2)-BatchNorm2d-ReLU-MaxPool2d(2) stages of the given
+    channels, Flatten, Linear(-> hidden), ReLU, Linear(-> classes), as nn.Sequential."""
     nn = torch.nn
-    channels, hidden = cnn_layers(model)
-    layers, c, h, w = [], *CNN_INPUT
+    layers, (c, h, w) = [], input_shape
     for out in channels:
         layers += [nn.Conv2d(c, out, 5, padding=2), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
         c, h, w = out, h // 2, w // 2
-    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(),
-               nn.Linear(hidden, CNN_CLASSES)]
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(), nn.Linear(hidden, classes)]
     return nn.Sequential(*layers)
+
+
+def torch_model(torch, model):
+    """The torch module ddp-train builds for a case's model (see model_spec)."""
+    if not model.startswith("cnn:"):
+        return torch_mlp(torch, [int(w) for w in model.split(",")])
+    return torch_cnn(torch, *cnn_layers(model))
 
 
 def model_io(model):

@@ -192,7 +192,8 @@ def adaptive_pool_case(output, x):
 
 def batch_norm_case(kind, x, mode="train", eps=1e-5, momentum=0.1):
     """BatchNorm1d or 2d with random affine parameters and running statistics (a mean far from 0
-    and a variance far from 1, as a trained layer has); the buffers after the forward compare too."""
+    and a variance far from 1, as a trained layer has); the buffers after the forward compare
+    too."""
     channels = x.shape[1]
     module = getattr(nn, kind)(channels, eps=eps, momentum=momentum)
     with torch.no_grad():

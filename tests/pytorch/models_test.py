@@ -17,6 +17,7 @@ For each model (cnn:8,16:32 and resnet:1 on 1x12x12 images of 4 classes, written
 """
 import argparse
 import gzip
+import os
 import struct
 import sys
 import tempfile
@@ -29,19 +30,13 @@ from torch import nn
 import ddp_run
 import safetensors_io
 
+# benchmarks/peer.py builds the torch twins of ddp-train's model families.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../benchmarks"))
+import peer  # noqa: E402
+
 SIZE, CLASSES = 12, 4
 TRAIN_ROWS, VAL_ROWS, BATCH = 192, 64, 16
 TOLERANCE = 1e-5  # relative to 1 + the tensor's largest magnitude
-
-
-def cnn(channels, hidden):
-    layers, c, size = [], 1, SIZE
-    for out in channels:
-        layers += [nn.Conv2d(c, out, 5, padding=2), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
-        c, size = out, size // 2
-    layers += [nn.Flatten(), nn.Linear(c * size * size, hidden), nn.ReLU(),
-               nn.Linear(hidden, CLASSES)]
-    return nn.Sequential(*layers)
 
 
 class BasicBlock(nn.Module):
@@ -88,7 +83,8 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-MODELS = {"cnn:8,16:32": lambda: cnn([8, 16], 32), "resnet:1": lambda: ResNet(1)}
+MODELS = {"cnn:8,16:32": lambda: peer.torch_cnn(torch, [8, 16], 32, (1, SIZE, SIZE), CLASSES),
+          "resnet:1": lambda: ResNet(1)}
 
 
 def write_idx(path, array, magic):

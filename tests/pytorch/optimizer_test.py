@@ -15,6 +15,7 @@ well; it is larger for AdamW, whose normalised step turns last-bit differences i
 gradient (GEMM and reduction summation order) into a full-size relative change of a tiny update.
 """
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,10 @@ import numpy as np
 import torch
 
 import safetensors_io
+
+# benchmarks/peer.py builds the torch twins of ddp-train's model families.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../benchmarks"))
+import peer  # noqa: E402
 
 WIDTHS = [32, 64, 64, 10]
 BATCH = 16
@@ -33,12 +38,7 @@ TOLERANCE = 1e-5
 
 
 def make_model():
-    layers = []
-    for i in range(len(WIDTHS) - 1):
-        layers.append(torch.nn.Linear(WIDTHS[i], WIDTHS[i + 1]))
-        if i + 2 < len(WIDTHS):
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
+    return peer.torch_mlp(torch, WIDTHS)
 
 
 def flat(model):
