@@ -35,6 +35,10 @@ struct BuildOptions {
 struct ModelSignature {
   Shape sample_shape;        // one sample's input: {784} for mlp:784,...
   std::int64_t classes = 0;  // logits per sample
+  // A language model's context: > 0 when the model takes int64 token ids [n, sequence] (then
+  // sample_shape is {sequence}) and predicts `classes` logits at every position ([n, sequence,
+  // classes]) against int64 targets [n, sequence]. 0 for one row of logits per sample.
+  std::int64_t sequence = 0;
 };
 
 struct Model {
