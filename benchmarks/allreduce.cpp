@@ -1,5 +1,7 @@
-// ddp-bench allreduce: the process group's all-reduce against raw MPI_Allreduce in the same run,
-// per size: time, algbw, busbw (as nccl-tests define them) and a count of wrong elements.
+// ddp-bench allreduce: the process group's all-reduce (hierarchical across nodes, where the
+// topology picks it) against raw flat MPI_Allreduce on the same buffer in the same run, per size:
+// time, algbw, busbw (as nccl-tests define them), a count of wrong elements, and with --link-gbits
+// the rate each node's link carries against that link's rate.
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 
 #include "cli_options.hpp"
 #include "ddp/comm/mpi_baseline.hpp"
+#include "ddp/comm/topology.hpp"
 #include "report.hpp"
 #include "subcommands.hpp"
 #include "timing.hpp"
@@ -26,6 +29,7 @@ struct AllReduceOptions {
   int trials = 3;  // each side keeps its best trial, so a noisy moment does not decide the ratio
   std::string format = "table";
   std::string buffers = "group";  // group: collective_buffer, as DDP's buckets; plain: host memory
+  double link_gbits = 0;  // each node's link rate, Gbit/s: the physical limit across nodes; 0: none
 };
 
 // Element i of rank r: small integers, so every sum is exact in float32 and can be checked.
@@ -81,7 +85,10 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
       "format", po::value(&o.format)->default_value(o.format), "table or csv")(
       "buffers", po::value(&o.buffers)->default_value(o.buffers),
       "group: from the group's collective_buffer, as DDP's buckets (shared memory on one node); "
-      "plain: ordinary host memory");
+      "plain: ordinary host memory")(
+      "link-gbits", po::value(&o.link_gbits)->default_value(o.link_gbits),
+      "each node's link rate in Gbit/s: adds what a link carries (algbw x 2(nodes-1)/nodes) "
+      "against it; 0 leaves it out");
   if (!cli::parse_options(argc, argv, description, runtime.world().get())) return 0;
   Format format = parse_format(o.format);
   DDP_CHECK_ARG(o.min_bytes >= 4 && o.max_bytes >= o.min_bytes,
@@ -90,12 +97,30 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
                 "--buffers '" << o.buffers << "' is not known; use group or plain");
   DDP_CHECK_ARG(o.iters > 0 && o.warmup >= 0 && o.trials > 0,
                 "--iters and --trials must be positive and --warmup not negative");
+  DDP_CHECK_ARG(o.link_gbits >= 0, "--link-gbits " << o.link_gbits << " must not be negative");
 
   ProcessGroup& group = *runtime.world();
   const int n = group.size();
   const double bus_factor = n > 1 ? 2.0 * (n - 1) / n : 1.0;
-  Report report({"bytes", "count", "time_us", "algbw_gbps", "busbw_gbps", "baseline_time_us",
-                 "baseline_busbw_gbps", "vs_baseline", "errors"});
+  const NodeLayout layout = node_layout(group);
+  // What each node sends over its link per byte all-reduced, at the least: 2(N-1)/N for N nodes.
+  const double link_factor = layout.nodes > 1 ? 2.0 * (layout.nodes - 1) / layout.nodes : 1.0;
+  const bool with_link = o.link_gbits > 0;
+  std::vector<std::string> columns = {"bytes",
+                                      "count",
+                                      "time_us",
+                                      "algbw_gbps",
+                                      "busbw_gbps",
+                                      "baseline_time_us",
+                                      "baseline_busbw_gbps",
+                                      "vs_baseline"};
+  if (with_link) {
+    for (const char* column : {"link_gbits", "baseline_link_gbits", "vs_link"}) {
+      columns.push_back(column);
+    }
+  }
+  columns.push_back("errors");
+  Report report(columns);
   std::int64_t total_wrong = 0;
   for (std::int64_t bytes = o.min_bytes; bytes <= o.max_bytes; bytes *= 2) {
     std::int64_t count = bytes / 4;
@@ -103,27 +128,43 @@ int allreduce(Runtime& runtime, int argc, char** argv) {
                                          : Tensor::zeros({count});
     std::int64_t wrong = count_wrong(group, buffer);
     total_wrong += wrong;
-    Tensor baseline_buffer = Tensor::zeros({count});
+    // The baseline runs on the same memory, so that only the algorithm differs.
     double ours = 1e30, baseline = 1e30;
     for (int trial = 0; trial < o.trials; ++trial) {
       time_process_group(group, buffer, o.warmup);
       ours = std::min(ours, slowest(group, time_process_group(group, buffer, o.iters)));
-      time_raw_mpi(group, baseline_buffer, o.warmup);
-      baseline = std::min(baseline, slowest(group, time_raw_mpi(group, baseline_buffer, o.iters)));
+      time_raw_mpi(group, buffer, o.warmup);
+      baseline = std::min(baseline, slowest(group, time_raw_mpi(group, buffer, o.iters)));
     }
     double algbw = static_cast<double>(count * 4) / ours / 1e9;
     double baseline_algbw = static_cast<double>(count * 4) / baseline / 1e9;
-    report.add_row({std::to_string(count * 4), std::to_string(count), fixed(ours * 1e6, 2),
-                    fixed(algbw, 3), fixed(algbw * bus_factor, 3), fixed(baseline * 1e6, 2),
-                    fixed(baseline_algbw * bus_factor, 3), fixed(baseline / ours, 3),
-                    std::to_string(wrong)});
+    std::vector<std::string> row = {std::to_string(count * 4),
+                                    std::to_string(count),
+                                    fixed(ours * 1e6, 2),
+                                    fixed(algbw, 3),
+                                    fixed(algbw * bus_factor, 3),
+                                    fixed(baseline * 1e6, 2),
+                                    fixed(baseline_algbw * bus_factor, 3),
+                                    fixed(baseline / ours, 3)};
+    if (with_link) {
+      const double link = algbw * link_factor * 8, baseline_link = baseline_algbw * link_factor * 8;
+      row.push_back(fixed(link, 3));
+      row.push_back(fixed(baseline_link, 3));
+      row.push_back(fixed(link / o.link_gbits, 3));
+    }
+    row.push_back(std::to_string(wrong));
+    report.add_row(row);
   }
   if (runtime.rank() == 0) {
     if (format == Format::table) {
       std::cout << "# all_reduce float32 sum in place on " << o.buffers << " buffers, " << n
-                << " ranks, best of " << o.trials << " trials of " << o.iters
-                << "; busbw = algbw * 2(n-1)/n (algbw when n = 1);"
-                << " vs_baseline = raw MPI_Allreduce time / ddp time\n";
+                << " ranks (" << to_string(layout) << "), best of " << o.trials << " trials of "
+                << o.iters << "; busbw = algbw * 2(n-1)/n (algbw when n = 1);"
+                << " vs_baseline = raw flat MPI_Allreduce time / ddp time\n";
+      if (with_link) {
+        std::cout << "# link_gbits = algbw * 8 * 2(nodes-1)/nodes, what each node's link carries; "
+                  << "vs_link = link_gbits / " << o.link_gbits << " (--link-gbits)\n";
+      }
     }
     report.print(std::cout, format);
   }

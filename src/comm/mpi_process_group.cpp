@@ -9,10 +9,10 @@
 #include <sstream>
 #include <vector>
 
+#include "average.hpp"
 #include "collective_checks.hpp"
 #include "ddp/core/env.hpp"
 #include "mpi_types.hpp"
-#include "shared_collectives.hpp"
 
 namespace ddp::comm {
 namespace {
@@ -27,25 +27,9 @@ void for_each_chunk(std::int64_t count, Call call) {
   }
 }
 
-// Where tensor starts in this rank's buffer of buffers (which holds it), in bytes.
-std::int64_t offset_in_own_buffer(const SharedBuffers& buffers, const Tensor& tensor) {
-  return static_cast<char*>(tensor.data_ptr()) - static_cast<char*>(buffers.buffer(buffers.rank()));
-}
-
 char* element(const Tensor& tensor, std::int64_t index) {
   return static_cast<char*>(tensor.data_ptr()) +
          static_cast<std::size_t>(index) * dtype_size(tensor.dtype());
-}
-
-template <typename T>
-void divide(T* data, std::int64_t count, int divisor) {
-  for (std::int64_t i = 0; i < count; ++i) data[i] /= static_cast<T>(divisor);
-}
-
-void divide_by(const Tensor& tensor, int divisor) {
-  if (tensor.dtype() == DType::float32)
-    return divide(tensor.data<float>(), tensor.numel(), divisor);
-  divide(tensor.data<double>(), tensor.numel(), divisor);
 }
 
 // What only MPI cannot carry: dtypes and ops mpi_types.hpp has no handle for.
@@ -110,7 +94,6 @@ MpiProcessGroup::MpiProcessGroup(MPI_Comm comm, std::string name)
     : comm_(comm),
       name_(std::move(name)),
       debug_(env::get_bool("DDP_DEBUG", false)),
-      use_shared_memory_(env::get_bool("DDP_SHARED_MEMORY", true)),
       watchdog_(name_, collective_timeout()) {
   check_mpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
@@ -188,13 +171,6 @@ WorkPtr MpiProcessGroup::all_reduce_async(Tensor input, Tensor output, ReduceOp 
   check_all_reduce(input, output, op);
   check_mpi_reduction(input.dtype(), op);
   CollectiveInfo info{"all_reduce", 0, input.dtype(), input.numel(), -1, static_cast<int>(op)};
-  if (auto buffers = shared_buffers_of(output); buffers && input.data_ptr() == output.data_ptr() &&
-                                                shared_reduction_supports(output.dtype(), op)) {
-    const std::int64_t offset = offset_in_own_buffer(*buffers, output);
-    return enqueue(info, [this, buffers, output, offset, op] {
-      shared_all_reduce(*buffers, ++shared_sequence_, offset, output.numel(), output.dtype(), op);
-    });
-  }
   return enqueue(info, input, output, {}, [this, op](const Tensor& in, const Tensor& out) {
     bool in_place = in.data_ptr() == out.data_ptr();
     for_each_chunk(out.numel(), [&](std::int64_t offset, int count) {
@@ -225,13 +201,6 @@ WorkPtr MpiProcessGroup::all_gather_async(Tensor input, Tensor output) {
   int count = mpi_count(input.numel(), "all_gather");
   MPI_Datatype type = mpi_datatype(input.dtype());
   CollectiveInfo info{"all_gather", 0, input.dtype(), input.numel(), -1, -1};
-  if (auto buffers = shared_buffers_of(output);
-      buffers && input.data_ptr() == element(output, std::int64_t{rank_} * input.numel())) {
-    const std::int64_t offset = offset_in_own_buffer(*buffers, output);
-    return enqueue(info, [this, buffers, output, offset] {
-      shared_all_gather(*buffers, ++shared_sequence_, offset, output.numel(), output.dtype());
-    });
-  }
   return enqueue(info, input, output, {}, [this, count, type](const Tensor& in, const Tensor& out) {
     bool in_place = in.data_ptr() == element(out, std::int64_t{rank_} * count);
     const void* send = in_place ? MPI_IN_PLACE : in.data_ptr();
@@ -303,14 +272,6 @@ WorkPtr MpiProcessGroup::reduce_scatter_async(Tensor input, Tensor output, Reduc
   CollectiveInfo info{"reduce_scatter", 0,  output.dtype(),
                       output.numel(),   -1, static_cast<int>(op)};
   const bool in_place = output.data_ptr() == element(input, std::int64_t{rank_} * count);
-  if (auto buffers = shared_buffers_of(input);
-      buffers && in_place && shared_reduction_supports(output.dtype(), op)) {
-    const std::int64_t offset = offset_in_own_buffer(*buffers, input);
-    return enqueue(info, [this, buffers, input, output, offset, op] {
-      shared_reduce_scatter(*buffers, ++shared_sequence_, offset, input.numel(), output.dtype(),
-                            op);
-    });
-  }
   return enqueue(
       info, input, output, {}, [this, op, count, in_place](const Tensor& in, const Tensor& out) {
         // In place, MPI takes the input from the receive buffer and leaves the result at its start.
@@ -331,16 +292,6 @@ WorkPtr MpiProcessGroup::barrier_async() {
   CollectiveInfo info{"barrier", 0, DType::int32, 0, -1, -1};
   return enqueue(info, [this] {
     if (size_ == 1) return;
-    // On one node the ranks meet on shared counters (measured faster than MPI_Barrier's polling
-    // between a sharded optimizer's updates); mapped at the first barrier, which every rank joins.
-    if (!barrier_mapped_) {
-      barrier_buffers_ = map_shared_buffers(0, SharedBuffers::Layout::per_rank);
-      barrier_mapped_ = true;
-    }
-    if (barrier_buffers_) {
-      barrier_buffers_->arrive_and_wait(SharedBuffers::arrived, ++shared_sequence_, {});
-      return;
-    }
     // Fences on both sides: the writes a rank made to a node-shared tensor before the barrier are
     // what its peers read after it.
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -359,6 +310,37 @@ std::shared_ptr<ProcessGroup> MpiProcessGroup::split(int color, int key) {
   if (*new_comm == MPI_COMM_NULL) return nullptr;
   return std::make_shared<MpiProcessGroup>(*new_comm,
                                            name_ + "/split(" + std::to_string(color) + ")");
+}
+
+MpiProcessGroup::NodeSplit MpiProcessGroup::split_by_node(int node) {
+  NodeSplit split;
+  MPI_Comm node_comm = MPI_COMM_NULL, peers_comm = MPI_COMM_NULL;
+  auto work = std::make_shared<Work>();
+  executor_.submit([&, work] {
+    watchdog_.begin({.name = "split_by_node"});
+    try {
+      check_mpi(MPI_Comm_split(comm_, node, rank_, &node_comm), "MPI_Comm_split");
+      int local[2] = {0, 1};
+      check_mpi(MPI_Comm_rank(node_comm, &local[0]), "MPI_Comm_rank");
+      check_mpi(MPI_Comm_size(node_comm, &local[1]), "MPI_Comm_size");
+      check_mpi(MPI_Comm_split(comm_, local[0], rank_, &peers_comm), "MPI_Comm_split");
+      std::vector<int> every(2 * static_cast<std::size_t>(size_));
+      check_mpi(MPI_Allgather(local, 2, MPI_INT, every.data(), 2, MPI_INT, comm_), "MPI_Allgather");
+      for (int r = 0; r < size_; ++r) {
+        split.local_ranks.push_back(every[2 * r]);
+        split.local_sizes.push_back(every[2 * r + 1]);
+      }
+      watchdog_.end();
+      work->mark_completed();
+    } catch (...) {
+      watchdog_.end();
+      work->mark_failed(std::current_exception());
+    }
+  });
+  work->wait();
+  split.node = std::make_shared<MpiProcessGroup>(node_comm, name_ + "/node");
+  split.peers = std::make_shared<MpiProcessGroup>(peers_comm, name_ + "/peers");
+  return split;
 }
 
 }  // namespace ddp::comm

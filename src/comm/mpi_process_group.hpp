@@ -1,7 +1,8 @@
 // MpiProcessGroup: the ProcessGroup over an MPI communicator. Collectives run on the group's own
 // background thread in issue order; a watchdog ends the job when one hangs; DDP_DEBUG=1 checks that
 // every rank issued the same collective before running it. Tensors on a GPU go through pinned host
-// copies (cuda_staging.hpp).
+// copies (cuda_staging.hpp). MPI only: the shared memory of a node is SharedMemoryTransport's, and
+// HierarchicalProcessGroup composes the two.
 #pragma once
 
 #include <mpi.h>
@@ -14,7 +15,6 @@
 #include "cuda_staging.hpp"
 #include "ddp/comm/process_group.hpp"
 #include "serial_executor.hpp"
-#include "shared_buffers.hpp"
 #include "watchdog.hpp"
 
 namespace ddp::comm {
@@ -28,6 +28,7 @@ class MpiProcessGroup final : public ProcessGroup {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
+  const std::string& name() const { return name_; }
 
   using ProcessGroup::all_reduce_async;
   WorkPtr all_reduce_async(Tensor input, Tensor output, ReduceOp op) override;
@@ -39,26 +40,29 @@ class MpiProcessGroup final : public ProcessGroup {
   WorkPtr reduce_scatter_async(Tensor input, Tensor output, ReduceOp op) override;
   WorkPtr barrier_async() override;
   std::shared_ptr<ProcessGroup> split(int color, int key) override;
-  Tensor collective_buffer(Shape shape, DType dtype) override;
-  Tensor node_shared_tensor(Shape shape, DType dtype) override;
+
+  // This rank's node (the ranks passing the same node) and its peers on the other nodes (the same
+  // rank within their node), with every rank's rank and size within its node.
+  struct NodeSplit {
+    std::shared_ptr<MpiProcessGroup> node;
+    std::shared_ptr<MpiProcessGroup> peers;
+    std::vector<int> local_ranks;  // per rank of this group
+    std::vector<int> local_sizes;
+  };
+  // Collective. Part of making a composed group: it takes no sequence number, so that the first
+  // collective a user issues is #0 whatever the group is made of.
+  NodeSplit split_by_node(int node);
+
+  // Numbers the collective in issue order and queues it; run executes it on the group's thread,
+  // under its watchdog (and DDP_DEBUG's check). How a composition runs its own steps (another
+  // transport's, another group's collectives) in one order with this group's.
+  WorkPtr enqueue(CollectiveInfo info, std::function<void()> run);
 
  private:
-  // Numbers the collective in issue order and queues it; run executes it on the group's thread.
-  WorkPtr enqueue(CollectiveInfo info, std::function<void()> run);
   // As above for a collective on input and output: host tensors directly, tensors on a GPU through
   // pinned host copies, after the compute stream's work issued before this call.
   WorkPtr enqueue(CollectiveInfo info, Tensor input, Tensor output, Staging staging,
                   HostCollective run);
-  // Maps buffers of bytes each, laid out as layout says, in memory shared by the ranks (on the
-  // group's thread); null on every rank when one cannot, with the reason logged once.
-  std::shared_ptr<SharedBuffers> map_shared_buffers(std::size_t bytes,
-                                                    SharedBuffers::Layout layout);
-  // map_shared_buffers for a tensor of shape and dtype, queued as the collective what; null for a
-  // group of one or no bytes.
-  std::shared_ptr<SharedBuffers> map_collectively(const char* what, const Shape& shape, DType dtype,
-                                                  SharedBuffers::Layout layout);
-  // The shared buffers that hold tensor as this rank's, if any.
-  std::shared_ptr<SharedBuffers> shared_buffers_of(const Tensor& tensor);
   // DDP_DEBUG: every rank compares what it is about to run; a mismatch is a CommError on all ranks.
   void check_same_collective(const CollectiveInfo& info);
 
@@ -69,13 +73,6 @@ class MpiProcessGroup final : public ProcessGroup {
   bool debug_ = false;
   std::mutex issue_mutex_;
   std::uint64_t next_sequence_ = 0;
-  bool use_shared_memory_ = true;  // DDP_SHARED_MEMORY; cleared when the ranks span nodes
-  // Touched on the group's thread only, except shared_ (under issue_mutex_).
-  std::vector<std::weak_ptr<SharedBuffers>> shared_;
-  std::uint32_t shared_sequence_ = 0;
-  bool barrier_mapped_ = false;                     // whether barrier_buffers_ was tried
-  std::shared_ptr<SharedBuffers> barrier_buffers_;  // counters only: where barriers meet
-  int shared_mappings_ = 0;
   Watchdog watchdog_;
   SerialExecutor executor_;  // last: destroyed first, so queued work drains under the watchdog
 };

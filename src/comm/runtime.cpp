@@ -9,10 +9,11 @@
 #include <optional>
 #include <thread>
 
+#include "ddp/comm/topology.hpp"
 #include "ddp/core/env.hpp"
 #include "ddp/core/log.hpp"
 #include "ddp/core/running_time.hpp"
-#include "mpi_process_group.hpp"
+#include "hierarchical_process_group.hpp"
 #include "mpi_types.hpp"
 #include "watchdog.hpp"
 
@@ -124,18 +125,23 @@ Runtime::Runtime(int& argc, char**& argv) {
   host_ = short_host_name();
   log::set_identity(rank_, world_size_, host_);
 
+  const AllReduceAlgorithm all_reduce = all_reduce_algorithm_from_env();
   MPI_Comm local = MPI_COMM_NULL;
   comm::check_mpi(
       MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local),
       "MPI_Comm_split_type");
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
+  // A node is known by the world rank of its first rank.
+  int node = rank_;
+  comm::check_mpi(MPI_Bcast(&node, 1, MPI_INT, 0, local), "MPI_Bcast");
   MPI_Comm_free(&local);
 
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failure_comm), "MPI_Comm_dup");
   MPI_Comm world_comm = MPI_COMM_NULL;
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world_comm), "MPI_Comm_dup");
-  world_ = std::make_shared<comm::MpiProcessGroup>(world_comm, "world");
+  world_ = comm::HierarchicalProcessGroup::create(
+      std::make_shared<comm::MpiProcessGroup>(world_comm, "world"), node, all_reduce);
   start_up.reset();
   DDP_DEBUG_LOG("runtime up: local rank " << local_rank_ << " of " << local_size_);
 }

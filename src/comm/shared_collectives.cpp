@@ -102,7 +102,7 @@ void reduce_range(const SharedBuffers& buffers, std::int64_t offset_bytes, std::
   }
 }
 
-enum class Collective { all_reduce, reduce_scatter, all_gather };
+enum class Collective { all_reduce, reduce_scatter, all_gather, reduce_shares, gather_shares };
 
 // What a rank does on its range, announced with it: the collective, the dtype and the op (-1:
 // none), so that ranks that disagree on any of them fail instead of mixing their bytes.
@@ -112,7 +112,8 @@ std::int64_t operation_of(Collective collective, DType dtype, int op) {
 }
 
 std::string describe_operation(std::int64_t operation) {
-  constexpr const char* kNames[] = {"all_reduce", "reduce_scatter", "all_gather"};
+  constexpr const char* kNames[] = {"all_reduce", "reduce_scatter", "all_gather", "reduce_shares",
+                                    "gather_shares"};
   std::string text = std::string(kNames[operation >> 16]) + " of " +
                      to_string(static_cast<DType>((operation >> 8) & 0xff));
   const int op = static_cast<int>(operation & 0xff) - 1;
@@ -171,16 +172,44 @@ bool shared_reduction_supports(DType dtype, ReduceOp op) {
   }
 }
 
+Share share_of(std::int64_t count, int ranks, int rank) {
+  const std::int64_t share =
+      ((count + ranks - 1) / ranks + kShareAlignment - 1) / kShareAlignment * kShareAlignment;
+  const std::int64_t begin = std::min(count, rank * share);
+  return {begin, std::min(count, begin + share)};
+}
+
 void shared_all_reduce(SharedBuffers& buffers, std::uint32_t sequence, std::int64_t offset_bytes,
                        std::int64_t count, DType dtype, ReduceOp op) {
   const SharedBuffers::Range announced = enter(buffers, sequence, Collective::all_reduce, dtype,
                                                static_cast<int>(op), offset_bytes, count);
-  const std::int64_t ranks = buffers.size();
-  const std::int64_t share =
-      ((count + ranks - 1) / ranks + kShareAlignment - 1) / kShareAlignment * kShareAlignment;
-  const std::int64_t begin = std::min(count, buffers.rank() * share);
-  const std::int64_t end = std::min(count, begin + share);
-  reduce_range(buffers, offset_bytes, begin, end, Targets::every_rank, dtype, op);
+  const Share mine = share_of(count, buffers.size(), buffers.rank());
+  reduce_range(buffers, offset_bytes, mine.begin, mine.end, Targets::every_rank, dtype, op);
+  leave(buffers, sequence, announced);
+}
+
+void shared_reduce_shares(SharedBuffers& buffers, std::uint32_t sequence, std::int64_t offset_bytes,
+                          std::int64_t count, DType dtype, ReduceOp op) {
+  const SharedBuffers::Range announced = enter(buffers, sequence, Collective::reduce_shares, dtype,
+                                               static_cast<int>(op), offset_bytes, count);
+  const Share mine = share_of(count, buffers.size(), buffers.rank());
+  reduce_range(buffers, offset_bytes, mine.begin, mine.end, Targets::own, dtype, op);
+  leave(buffers, sequence, announced);
+}
+
+void shared_gather_shares(SharedBuffers& buffers, std::uint32_t sequence, std::int64_t offset_bytes,
+                          std::int64_t count, DType dtype) {
+  const SharedBuffers::Range announced =
+      enter(buffers, sequence, Collective::gather_shares, dtype, -1, offset_bytes, count);
+  const std::size_t element = dtype_size(dtype);
+  char* own = static_cast<char*>(buffers.buffer(buffers.rank())) + offset_bytes;
+  for (int r = 0; r < buffers.size(); ++r) {
+    const Share theirs = share_of(count, buffers.size(), r);
+    if (r == buffers.rank() || theirs.end == theirs.begin) continue;
+    const char* source = static_cast<const char*>(buffers.buffer(r)) + offset_bytes;
+    std::memcpy(own + theirs.begin * element, source + theirs.begin * element,
+                static_cast<std::size_t>(theirs.end - theirs.begin) * element);
+  }
   leave(buffers, sequence, announced);
 }
 

@@ -27,7 +27,8 @@ class Runtime {
   int local_size() const { return local_size_; }
   const std::string& host() const { return host_; }
 
-  // All ranks, on the MPI backend.
+  // All ranks, on the CPU transports: shared memory within a node, MPI across nodes, as
+  // topology.hpp says (node_layout).
   const std::shared_ptr<ProcessGroup>& world() const { return world_; }
 
   // Ends every process of the job with exit_code (MPI_Abort), from any thread, at any time.
