@@ -125,7 +125,6 @@ Runtime::Runtime(int& argc, char**& argv) {
   host_ = short_host_name();
   log::set_identity(rank_, world_size_, host_);
 
-  const AllReduceAlgorithm all_reduce = all_reduce_algorithm_from_env();
   MPI_Comm local = MPI_COMM_NULL;
   comm::check_mpi(
       MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local),
@@ -138,6 +137,8 @@ Runtime::Runtime(int& argc, char**& argv) {
   MPI_Comm_free(&local);
 
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failure_comm), "MPI_Comm_dup");
+  // Once failure_comm exists: a bad value is then one message, from rank 0.
+  const AllReduceAlgorithm all_reduce = all_reduce_algorithm_from_env();
   MPI_Comm world_comm = MPI_COMM_NULL;
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world_comm), "MPI_Comm_dup");
   world_ = comm::HierarchicalProcessGroup::create(

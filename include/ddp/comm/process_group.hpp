@@ -1,4 +1,5 @@
-// ProcessGroup: the collectives every backend (MPI, NCCL) offers over a set of ranks.
+// ProcessGroup: the collectives every backend (MPI with shared memory, NCCL) offers over a set of
+// ranks.
 // Each collective has an async form returning Work and a blocking form that waits for it.
 // Every rank of the group must issue the same collectives in the same order.
 #pragma once
@@ -47,10 +48,11 @@ class ProcessGroup {
   virtual WorkPtr barrier_async() = 0;
 
   // A zero-filled host tensor for this group's in-place all-reduces to work on, placed where they
-  // are cheapest: the MPI backend puts it in memory that the ranks of one node share, where an
-  // all-reduce costs each rank two passes over the data instead of MPI's copies. Collective:
-  // every rank calls it, in the same order, with the same shape and dtype. Plain host memory
-  // when the group spans nodes (or DDP_SHARED_MEMORY=0, or /dev/shm has no room).
+  // are cheapest: the CPU group (topology.hpp) puts it in memory that the ranks of one node share,
+  // where an all-reduce costs each rank two passes over the data instead of MPI's copies, and
+  // across nodes the hierarchical all-reduce starts and ends there. Collective: every rank calls
+  // it, in the same order, with the same shape and dtype. Plain host memory when the group spans
+  // nodes with the flat all-reduce (or DDP_SHARED_MEMORY=0, or /dev/shm has no room).
   virtual Tensor collective_buffer(Shape shape, DType dtype);
   // One zero-filled host tensor that every rank of this group maps at the same memory, so that a
   // write by any rank is every rank's (a replica the ranks need only one copy of), or an undefined
