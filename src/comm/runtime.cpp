@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -130,7 +131,11 @@ Runtime::Runtime(int& argc, char**& argv) {
       "MPI_Comm_split_type");
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
+  int node_leader = rank_;
+  comm::check_mpi(MPI_Allreduce(MPI_IN_PLACE, &node_leader, 1, MPI_INT, MPI_MIN, local),
+                  "MPI_Allreduce");
   MPI_Comm_free(&local);
+  learn_the_nodes(node_leader);
 
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failure_comm), "MPI_Comm_dup");
   MPI_Comm world_comm = MPI_COMM_NULL;
@@ -138,6 +143,16 @@ Runtime::Runtime(int& argc, char**& argv) {
   world_ = std::make_shared<comm::MpiProcessGroup>(world_comm, "world");
   start_up.reset();
   DDP_DEBUG_LOG("runtime up: local rank " << local_rank_ << " of " << local_size_);
+}
+
+void Runtime::learn_the_nodes(int node_leader) {
+  std::vector<int> leaders(static_cast<std::size_t>(world_size_));
+  comm::check_mpi(
+      MPI_Allgather(&node_leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, MPI_COMM_WORLD),
+      "MPI_Allgather");
+  std::map<int, int> ranks_on_node;  // by the node's lowest rank, which orders the nodes
+  for (int leader : leaders) ++ranks_on_node[leader];
+  for (const auto& [leader, ranks] : ranks_on_node) ranks_per_node_.push_back(ranks);
 }
 
 Runtime::~Runtime() {
