@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -132,9 +133,11 @@ Runtime::Runtime(int& argc, char**& argv) {
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
   // A node is known by the world rank of its first rank.
-  int node = rank_;
-  comm::check_mpi(MPI_Bcast(&node, 1, MPI_INT, 0, local), "MPI_Bcast");
+  int node_leader = rank_;
+  comm::check_mpi(MPI_Allreduce(MPI_IN_PLACE, &node_leader, 1, MPI_INT, MPI_MIN, local),
+                  "MPI_Allreduce");
   MPI_Comm_free(&local);
+  learn_the_nodes(node_leader);
 
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failure_comm), "MPI_Comm_dup");
   // Once failure_comm exists: a bad value is then one message, from rank 0.
@@ -142,9 +145,19 @@ Runtime::Runtime(int& argc, char**& argv) {
   MPI_Comm world_comm = MPI_COMM_NULL;
   comm::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &world_comm), "MPI_Comm_dup");
   world_ = comm::HierarchicalProcessGroup::create(
-      std::make_shared<comm::MpiProcessGroup>(world_comm, "world"), node, all_reduce);
+      std::make_shared<comm::MpiProcessGroup>(world_comm, "world"), node_leader, all_reduce);
   start_up.reset();
   DDP_DEBUG_LOG("runtime up: local rank " << local_rank_ << " of " << local_size_);
+}
+
+void Runtime::learn_the_nodes(int node_leader) {
+  std::vector<int> leaders(static_cast<std::size_t>(world_size_));
+  comm::check_mpi(
+      MPI_Allgather(&node_leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, MPI_COMM_WORLD),
+      "MPI_Allgather");
+  std::map<int, int> ranks_on_node;  // by the node's lowest rank, which orders the nodes
+  for (int leader : leaders) ++ranks_on_node[leader];
+  for (const auto& [leader, ranks] : ranks_on_node) ranks_per_node_.push_back(ranks);
 }
 
 Runtime::~Runtime() {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ddp/comm/process_group.hpp"
 
@@ -26,6 +27,9 @@ class Runtime {
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
   const std::string& host() const { return host_; }
+  // The ranks on each node (a node: the ranks that share memory), nodes in the order of their
+  // lowest rank: {2, 2} for 2 nodes of 2 ranks, {1, 2} for an uneven pair.
+  const std::vector<int>& ranks_per_node() const { return ranks_per_node_; }
 
   // All ranks, on the CPU transports: shared memory within a node, MPI across nodes, as
   // topology.hpp says (node_layout).
@@ -35,11 +39,15 @@ class Runtime {
   [[noreturn]] static void abort_job(int exit_code);
 
  private:
+  // Learns every rank's node (node_leader: the lowest rank sharing memory with this one).
+  void learn_the_nodes(int node_leader);
+
   int rank_ = 0;
   int world_size_ = 1;
   int local_rank_ = 0;
   int local_size_ = 1;
   std::string host_;
+  std::vector<int> ranks_per_node_;
   std::shared_ptr<ProcessGroup> world_;
 };
 

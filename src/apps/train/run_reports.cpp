@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <iostream>
+#include <sstream>
 
 #include "ddp/core/env.hpp"
 #include "ddp/kernels/cuda_device.hpp"
@@ -13,6 +15,26 @@
 #include "stop_signal.hpp"
 
 namespace ddp::train {
+namespace {
+
+// "1 node", "2 nodes x 2 ranks", "2 nodes (1+2 ranks)": where the ranks run.
+std::string describe_nodes(const std::vector<int>& ranks_per_node) {
+  const std::size_t nodes = ranks_per_node.size();
+  if (nodes == 1) return "1 node";
+  std::ostringstream text;
+  text << nodes << " nodes";
+  if (std::adjacent_find(ranks_per_node.begin(), ranks_per_node.end(), std::not_equal_to<>()) ==
+      ranks_per_node.end()) {
+    text << " x " << ranks_per_node.front() << (ranks_per_node.front() == 1 ? " rank" : " ranks");
+    return text.str();
+  }
+  text << " (";
+  for (std::size_t i = 0; i < nodes; ++i) text << (i == 0 ? "" : "+") << ranks_per_node[i];
+  text << " ranks)";
+  return text.str();
+}
+
+}  // namespace
 
 ValidationResult validate(models::Model& model, data::DataLoader* loader, ProcessGroup& group) {
   if (loader == nullptr) return {};
@@ -45,8 +67,9 @@ void Run::print_start() {
   std::cout << "ddp-train: " << o_.model << ", " << model_.module->parameter_count()
             << " parameters, " << runtime_.world_size()
             << (runtime_.world_size() == 1 ? " rank" : " ranks") << " on "
-            << describe_device(device_) << ", " << train_set_->size() << " training and "
-            << val_set_->size() << " validation samples, global batch " << o_.batch_size
+            << describe_device(device_) << ", " << describe_nodes(runtime_.ranks_per_node()) << ", "
+            << train_set_->size() << " training and " << val_set_->size()
+            << " validation samples, global batch " << o_.batch_size
             << (sharded_ ? ", optimizer sharded over the ranks" : "")
             << (sharded_ && sharded_->shares_parameters() && runtime_.world_size() > 1
                     ? ", one copy of the parameters on the node"
