@@ -112,9 +112,16 @@ void Run::write_timeline() {
     DDP_WARN("--trace: " << dropped << " spans found their rank's buffer full and are missing; "
                          << "trace fewer steps with --trace-steps");
   }
-  DDP_INFO("wrote the timeline of steps " << o_.trace_first_step << " to "
-                                          << std::min(o_.trace_last_step, step_) << " of "
-                                          << runtime_.world_size() << " ranks to " << o_.trace);
+  if (step_ < o_.trace_first_step) {
+    DDP_WARN("--trace: the run ended at step " << step_ << ", before --trace-steps "
+                                               << o_.trace_first_step << ":" << o_.trace_last_step
+                                               << "; " << o_.trace << " holds no step");
+    return;
+  }
+  DDP_INFO("wrote the timeline of steps "
+           << o_.trace_first_step << " to " << std::min(o_.trace_last_step, step_) << " of "
+           << runtime_.world_size() << (runtime_.world_size() == 1 ? " rank" : " ranks") << " to "
+           << o_.trace);
 }
 
 void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
