@@ -85,9 +85,9 @@ PYTHON
 
 case $mode in
   train)
-    timeout -k 5 60 "$mpiexec" --quiet -n "$ranks" "$train" --model mlp:32,256,256,10 \
-      --bucket-mb 0.1 --max-steps 12 --trace "$work/trace.json" --trace-steps 3:8 \
-      --progress lines > "$work/run.log" 2>&1 || { cat "$work/run.log"; fail "training"; }
+    timeout -k 5 60 "$mpiexec" --quiet -n "$ranks" "$train" --model mlp:32,600,600,10 \
+      --data synthetic:2000 --val-fraction 0 --bucket-mb 0.1 --max-steps 12 \
+      --trace "$work/trace.json" --trace-steps 3:8 --progress lines > "$work/run.log" 2>&1 || { cat "$work/run.log"; fail "training"; }
     grep -q "wrote the timeline of steps 3 to 8 of $ranks ranks" "$work/run.log" ||
       { cat "$work/run.log"; fail "no line saying where the trace went"; }
     check "$work/trace.json" "$ranks" 3 8
