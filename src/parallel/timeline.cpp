@@ -63,8 +63,9 @@ ClockOffset measure_clock_offset(ProcessGroup& group) {
 }
 
 std::string trace_events_json(const std::vector<trace::Lane>& lanes, int rank,
-                              const std::string& host, std::int64_t offset_ns,
+                              const std::string& host, const ClockOffset& offset,
                               std::int64_t origin_ns) {
+  const std::int64_t offset_ns = offset.offset_ns;
   // Spans by the lane they are drawn in: a collective recorded by the main thread belongs to the
   // thread that ran it.
   std::map<int, std::vector<trace::Event>> by_lane;
@@ -77,7 +78,11 @@ std::string trace_events_json(const std::vector<trace::Lane>& lanes, int rank,
   std::string out = "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":" + pid +
                     ",\"args\":{\"name\":" + json_string("rank " + pid + " (" + host + ")") +
                     "}},\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":" + pid +
-                    ",\"args\":{\"sort_index\":" + pid + "}}";
+                    ",\"args\":{\"sort_index\":" + pid +
+                    "}},\n{\"name\":\"process_labels\",\"ph\":\"M\",\"pid\":" + pid +
+                    ",\"args\":{\"labels\":\"clock offset to rank 0 " +
+                    microseconds(offset.offset_ns) + " us, round trip " +
+                    microseconds(offset.round_trip_ns) + " us\"}}";
   for (auto& [lane, events] : by_lane) {
     const std::string tid = std::to_string(lane);
     const std::string name =
@@ -119,8 +124,7 @@ std::int64_t Timeline::write(const std::string& path) {
   const std::vector<trace::Lane> lanes = trace::collect();
   std::int64_t dropped = 0;
   for (const trace::Lane& lane : lanes) dropped += lane.dropped;
-  const std::string mine =
-      trace_events_json(lanes, group_.rank(), host_, offset_.offset_ns, origin_ns_);
+  const std::string mine = trace_events_json(lanes, group_.rank(), host_, offset_, origin_ns_);
   // Text travels as int32 words (the groups move numbers), padded to whole words.
   const auto words = static_cast<std::int64_t>((mine.size() + 3) / 4);
   Tensor packed = Tensor::zeros({words}, DType::int32);

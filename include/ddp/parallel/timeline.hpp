@@ -23,10 +23,11 @@ constexpr int kClockRounds = 8;
 // between rank 0 and each other rank in turn (0 on rank 0). Collective over group.
 ClockOffset measure_clock_offset(ProcessGroup& group);
 
-// Every rank's lanes as the "traceEvents" of one Chrome trace; rank is the pid, the lane the tid.
-// origin_ns: rank 0's clock at time 0; offset_ns: this rank's to rank 0's clock.
+// This rank's lanes as "traceEvents" of a Chrome trace; rank is the pid, the lane the tid, and
+// the process's label says the clock offset. origin_ns: rank 0's clock at time 0; offset: this
+// rank's clock to rank 0's.
 std::string trace_events_json(const std::vector<trace::Lane>& lanes, int rank,
-                              const std::string& host, std::int64_t offset_ns,
+                              const std::string& host, const ClockOffset& offset,
                               std::int64_t origin_ns);
 
 class Timeline {
