@@ -6,16 +6,20 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli_options.hpp"
 #include "ddp/core/random.hpp"
+#include "ddp/core/trace.hpp"
+#include "ddp/io/params.hpp"
 #include "ddp/kernels/threads.hpp"
 #include "ddp/models/registry.hpp"
 #include "ddp/nn/loss.hpp"
 #include "ddp/optim/sgd.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
+#include "ddp/parallel/timeline.hpp"
 #include "library_choices.hpp"
 #include "model_inputs.hpp"
 #include "report.hpp"
@@ -40,6 +44,7 @@ struct OverlapOptions {
   int warmup = 3;   // untimed rounds of the three first
   int trials = 3;   // each mode keeps its best trial's median
   std::string format = "table";
+  std::string trace;  // Chrome trace JSON of the last trial's steps with communication
 };
 
 // Elements of the reduced gradients that differ from rank 0's: every rank must hold the same.
@@ -76,7 +81,10 @@ int overlap(Runtime& runtime, int argc, char** argv) {
       "iters", po::value(&o.iters)->default_value(o.iters), "timed steps per mode and trial")(
       "warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")(
       "trials", po::value(&o.trials)->default_value(o.trials), "trials; the best counts")(
-      "format", po::value(&o.format)->default_value(o.format), "table or csv");
+      "format", po::value(&o.format)->default_value(o.format), "table or csv")(
+      "trace", po::value(&o.trace),
+      "write every rank's timeline of the last trial's steps with communication (Chrome trace "
+      "JSON)");
   if (!cli::parse_options(argc, argv, description, runtime.world().get())) return 0;
   const Format format = parse_format(o.format);
   DDP_CHECK_ARG(o.batch_size >= 1, "--batch-size " << o.batch_size << " must be at least 1");
@@ -88,6 +96,16 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   kernels::set_compute_threads(o.threads);
 
   ProcessGroup& group = *runtime.world();
+  if (!o.trace.empty()) {
+    // Rank 0 writes it at the end: a path it cannot write is refused now, on every rank.
+    const std::string obstacle = runtime.rank() == 0 ? io::export_obstacle(o.trace) : "";
+    Tensor refused = Tensor::from_vector<std::int32_t>({obstacle.empty() ? 0 : 1}, {1});
+    group.all_reduce(refused);
+    DDP_CHECK_ARG(refused.data<std::int32_t>()[0] == 0,
+                  "--trace " << o.trace << " cannot be written"
+                             << (obstacle.empty() ? "" : " (" + obstacle + ")")
+                             << "; give a path in a writable folder");
+  }
   Generator generator(derive_seed(99, static_cast<std::uint64_t>(runtime.rank())));
   const models::Model built = models::build_model(o.model, {.seed = 99});
   nn::Module& model = *built.module;
@@ -98,6 +116,12 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   parallel::DistributedDataParallel ddp(model, runtime.world(), ddp_options);
   optim::Sgd optimizer(model.parameters(), {.lr = 0.01, .momentum = 0.9});
   nn::CrossEntropyLoss loss;
+  std::optional<parallel::Timeline> timeline;
+  if (!o.trace.empty()) {
+    const auto per_step = static_cast<std::size_t>(2 * model.modules().size() +
+                                                   3 * ddp.reducer().plan().buckets.size() + 32);
+    timeline.emplace(group, runtime.host(), static_cast<std::size_t>(o.iters) * per_step + 64);
+  }
 
   // A pool of this rank's batches with random labels: the step's cost does not depend on them.
   constexpr std::int64_t kPoolBatches = 8;
@@ -113,6 +137,7 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   // cover. The rest of the exposed time is backward slowed down by communication sharing its core.
   double finish_wait_ms = 0.0;
   auto step = [&] {
+    const trace::Span span("step", "step");
     const std::int64_t begin = (next++ % kPoolBatches) * o.batch_size;
     loss.forward(ddp.forward(inputs.rows(begin, begin + o.batch_size)),
                  labels.rows(begin, begin + o.batch_size), global_n);
@@ -120,6 +145,7 @@ int overlap(Runtime& runtime, int argc, char** argv) {
     const Clock::time_point finish_start = Clock::now();
     ddp.finish();
     finish_wait_ms = milliseconds_since(finish_start);
+    const trace::Span optimizer_span("optimizer", "phase");
     optimizer.step();
     optimizer.zero_grad();
   };
@@ -170,9 +196,13 @@ int overlap(Runtime& runtime, int argc, char** argv) {
       Clock::time_point start = Clock::now();
       step_without_communication();
       without_ms.push_back(milliseconds_since(start));
+      // The trace holds the last trial's steps with communication.
+      trace::set_step(i + 1);
+      trace::set_recording(timeline && trial + 1 == o.trials);
       start = Clock::now();
       step();
       with_ms.push_back(milliseconds_since(start));
+      trace::set_recording(false);
       wait_ms.push_back(finish_wait_ms);
       start = Clock::now();
       all_reduces();
@@ -197,6 +227,15 @@ int overlap(Runtime& runtime, int argc, char** argv) {
   ddp.backward(loss.backward());
   ddp.finish();
   const std::int64_t wrong = count_wrong(group, model);
+  if (timeline) {
+    const std::int64_t dropped = timeline->write(o.trace);
+    if (runtime.rank() == 0) {
+      std::cerr << "ddp-bench overlap: wrote the timeline of " << o.iters << " steps of "
+                << group.size() << " ranks to " << o.trace
+                << (dropped > 0 ? " (" + std::to_string(dropped) + " spans dropped)" : "")
+                << std::endl;
+    }
+  }
 
   if (runtime.rank() == 0) {
     if (format == Format::table) {

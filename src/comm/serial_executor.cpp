@@ -1,5 +1,7 @@
 #include "serial_executor.hpp"
 
+#include "ddp/core/trace.hpp"
+
 namespace ddp::comm {
 
 SerialExecutor::SerialExecutor() : thread_([this] { run(); }) {}
@@ -15,9 +17,10 @@ SerialExecutor::~SerialExecutor() {
 
 void SerialExecutor::submit(std::function<void()> task) {
   bool was_idle = false;
+  const std::int64_t queued_ns = trace::recording() ? trace::now_ns() : -1;
   {
     std::lock_guard lock(mutex_);
-    tasks_.push_back(std::move(task));
+    tasks_.push_back({std::move(task), queued_ns});
     was_idle = idle_;
   }
   // A busy thread finds the task when it looks for the next one: no wake-up call needed.
@@ -25,17 +28,21 @@ void SerialExecutor::submit(std::function<void()> task) {
 }
 
 void SerialExecutor::run() {
+  trace::name_this_thread("comm");
   std::unique_lock lock(mutex_);
   while (true) {
     idle_ = true;
     wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
     idle_ = false;
     if (tasks_.empty()) return;  // stopping, and nothing left to run
-    std::function<void()> task = std::move(tasks_.front());
+    Queued next = std::move(tasks_.front());
     tasks_.pop_front();
     lock.unlock();
-    task();
-    task = nullptr;  // release the task's tensors before waiting for the next one
+    // What the task completes learns when it was queued and started (Work::times).
+    trace::begin_task(next.queued_ns);
+    next.task();
+    trace::end_task();
+    next.task = nullptr;  // release the task's tensors before waiting for the next one
     lock.lock();
   }
 }

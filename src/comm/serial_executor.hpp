@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -26,7 +27,11 @@ class SerialExecutor {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::function<void()>> tasks_;
+  struct Queued {
+    std::function<void()> task;
+    std::int64_t queued_ns;  // for the trace, -1 while it does not record
+  };
+  std::deque<Queued> tasks_;
   bool stopping_ = false;
   bool idle_ = false;   // the thread sleeps on wake_
   std::thread thread_;  // last: starts after the members it reads are built

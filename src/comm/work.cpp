@@ -5,6 +5,8 @@ namespace ddp {
 void Work::wait() {
   // Announce the waiter, so that completion pays for a futex wake only when someone sleeps.
   int state = state_.fetch_or(waiter, std::memory_order_acq_rel) | waiter;
+  // A wait that blocks is a wait at a collective on the timeline.
+  const trace::Span blocked((state & ~waiter) == pending ? "wait" : nullptr, "wait");
   while ((state & ~waiter) == pending) {
     state_.wait(state, std::memory_order_acquire);
     state = state_.load(std::memory_order_acquire);
@@ -30,6 +32,7 @@ void Work::mark_failed(std::exception_ptr error) {
 }
 
 void Work::finish(int final_state) {
+  if (trace::recording()) times_ = trace::current_task();
   if (state_.exchange(final_state, std::memory_order_acq_rel) & waiter) state_.notify_all();
 }
 

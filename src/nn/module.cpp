@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "ddp/core/error.hpp"
+#include "ddp/core/trace.hpp"
 
 namespace ddp::nn {
 
@@ -70,6 +71,7 @@ Tensor Module::forward(const Tensor& input) {
   }
   call_ = calls_++;
   ++undifferentiated_;
+  const trace::Span span(trace_name_, "forward");
   return forward_impl(input);
 }
 
@@ -78,6 +80,7 @@ Tensor Module::backward(const Tensor& grad_output) {
             type_name(*this) << " backward with no forward call left to differentiate: call "
                              << "forward first; each call is differentiated once, the last first");
   call_ = --undifferentiated_;
+  const trace::Span span(trace_name_, "backward");
   return backward_impl(grad_output);
 }
 
@@ -155,6 +158,21 @@ void Module::collect_modules(std::vector<Module*>& out, std::unordered_set<const
   if (!seen.insert(this).second) return;
   out.push_back(this);
   for (auto& child : children_) child.second->collect_modules(out, seen);
+}
+
+void Module::label_layers_for_trace() {
+  std::function<void(Module&, const std::string&)> walk = [&](Module& module,
+                                                              const std::string& path) {
+    if (module.children_.empty()) {
+      std::string type = type_name(module);
+      type = type.substr(type.rfind(':') == std::string::npos ? 0 : type.rfind(':') + 1);
+      module.trace_name_ = trace::intern((path.empty() ? "" : path + ": ") + type);
+    }
+    for (auto& [name, child] : module.children_) {
+      walk(*child, path.empty() ? name : path + "." + name);
+    }
+  };
+  walk(*this, "");
 }
 
 void Module::to(const Device& device) {

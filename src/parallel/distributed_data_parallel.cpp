@@ -1,5 +1,6 @@
 #include "ddp/parallel/distributed_data_parallel.hpp"
 
+#include "ddp/core/trace.hpp"
 #include "ddp/parallel/data_parallel.hpp"
 
 namespace ddp::parallel {
@@ -44,6 +45,7 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module,
       broadcast_buffers_(options.broadcast_buffers),
       buffer_broadcast_(module, group_) {
   module_.set_grad_ready_hook([this](std::size_t index) { reducer_.grad_ready(index); });
+  module_.label_layers_for_trace();
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
@@ -51,11 +53,18 @@ DistributedDataParallel::~DistributedDataParallel() {
 }
 
 Tensor DistributedDataParallel::forward(const Tensor& input) {
+  const trace::Span span("forward", "phase");
   if (broadcast_buffers_ && module_.is_training()) buffer_broadcast_.run();
   return module_.forward(input);
 }
 
+Tensor DistributedDataParallel::backward(const Tensor& grad_output) {
+  const trace::Span span("backward", "phase");
+  return module_.backward(grad_output);
+}
+
 void DistributedDataParallel::finish() {
+  const trace::Span span("finish", "phase");
   reducer_.finish();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ddp/core/log.hpp"
+#include "ddp/core/trace.hpp"
 #include "ddp/kernels/convert.hpp"
 
 namespace ddp::parallel {
@@ -47,6 +48,9 @@ Reducer::Reducer(std::vector<nn::Parameter*> params, std::shared_ptr<ProcessGrou
     } else {
       state.flat = reduced_buffer(numel, DType::float32);
     }
+    state.trace_name =
+        trace::intern(std::string(options_.sharded ? "reduce_scatter" : "all_reduce") + " bucket " +
+                      std::to_string(b));
     for (const BucketEntry& entry : plan_.buckets[b].entries) {
       nn::Parameter& param = *params_[entry.parameter];
       Tensor view = state.flat.view(entry.offset, param.value.shape());
@@ -139,6 +143,7 @@ void Reducer::finish() {
     BucketState& state = buckets_[b];
     if (!state.work) continue;  // world size 1
     state.work->wait();
+    trace_bucket(b, *state.work);
     state.work.reset();
     if (options_.compression == GradCompression::bf16) {
       const Shard mine = shard(b);
@@ -156,6 +161,21 @@ void Reducer::finish() {
     for (nn::Parameter* param : params_) param->has_grad = true;
   }
   start_next_step();
+}
+
+void Reducer::trace_bucket(std::size_t b, const Work& work) const {
+  const trace::TaskTimes& times = work.times();
+  if (!trace::recording() || times.started_ns < 0) return;
+  const BucketState& state = buckets_[b];
+  const Tensor& reduced = options_.compression == GradCompression::bf16 ? state.wire : state.flat;
+  trace::record({.name = state.trace_name,
+                 .category = "collective",
+                 .begin_ns = times.started_ns,
+                 .end_ns = times.done_ns,
+                 .step = trace::current_step(),
+                 .queued_ns = times.queued_ns,
+                 .bytes = static_cast<std::int64_t>(reduced.nbytes()),
+                 .lane = times.lane});
 }
 
 void Reducer::set_sync(bool enabled) {

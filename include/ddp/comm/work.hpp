@@ -7,6 +7,8 @@
 #include <exception>
 #include <memory>
 
+#include "ddp/core/trace.hpp"
+
 namespace ddp {
 
 class Work {
@@ -24,6 +26,10 @@ class Work {
   // wait(), and the host too waits until the result is in memory (the same as wait() on the host).
   virtual void synchronize();
 
+  // While tracing records: when the collective was queued, started and ended, and the lane of the
+  // thread that ran it (a backend's queue thread); -1 where it was not recorded. Read after wait().
+  const trace::TaskTimes& times() const { return times_; }
+
   // Called once by the backend that runs the collective.
   void mark_completed();
   void mark_failed(std::exception_ptr error);
@@ -35,6 +41,7 @@ class Work {
   enum State : int { pending = 0, completed = 1, failed = 2, waiter = 4 };
   std::atomic<int> state_{pending};
   std::exception_ptr error_;  // written before state_ turns failed, read after
+  trace::TaskTimes times_;    // written before state_ turns final, read after
 };
 
 using WorkPtr = std::shared_ptr<Work>;

@@ -109,6 +109,11 @@ class Module {
   // An empty function removes it.
   void set_grad_ready_hook(GradReadyHook hook);
 
+  // Names each leaf module below this one (a module without children) on the trace timeline by its
+  // path and type ("0: Linear", "layer1.0.conv1: Conv2d"): while tracing records, their forward
+  // and backward calls are spans there.
+  void label_layers_for_trace();
+
   // Whether backward computes d loss / d input. The model's input is data, which needs none:
   // turning it off on the model saves the first layer's largest GEMM, as autograd does.
   virtual void set_input_grad_needed(bool needed) { input_grad_needed_ = needed; }
@@ -160,6 +165,7 @@ class Module {
   std::size_t calls_ = 0;             // forward calls in that pass
   std::size_t undifferentiated_ = 0;  // of those, the ones backward has not reached yet
   std::size_t call_ = 0;              // see call_index()
+  const char* trace_name_ = nullptr;  // see label_layers_for_trace()
 };
 
 // The state one call of a module keeps for its backward (its input, the memory of its output, a

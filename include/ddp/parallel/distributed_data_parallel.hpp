@@ -57,7 +57,8 @@ class DistributedDataParallel {
  public:
   // Collective over group. Checks that every rank has the same parameter names and shapes (an
   // Error naming the first difference otherwise), copies rank 0's parameter values to every rank,
-  // makes the gradients views of the buckets and installs the module's grad-ready hook. module
+  // makes the gradients views of the buckets, installs the module's grad-ready hook and names its
+  // layers on the trace timeline (nn::Module::label_layers_for_trace). module
   // must outlive this object and keep its parameters; one DDP per module.
   DistributedDataParallel(nn::Module& module, std::shared_ptr<ProcessGroup> group,
                           const DdpOptions& options = {});
@@ -69,7 +70,7 @@ class DistributedDataParallel {
   // module is in training mode.
   Tensor forward(const Tensor& input);
   // The module's backward; each bucket's all-reduce starts as soon as its gradients are final.
-  Tensor backward(const Tensor& grad_output) { return module_.backward(grad_output); }
+  Tensor backward(const Tensor& grad_output);
   // Waits for the buckets in flight (launching any that unused parameters held back). After it,
   // each gradient is the sum over ranks. Call once per step on every rank, before the optimizer.
   void finish();

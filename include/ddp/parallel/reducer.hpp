@@ -90,13 +90,17 @@ class Reducer {
     Tensor flat;  // float32: the gradients live here as views
     Tensor wire;  // bfloat16 copy that is reduced instead of flat, under compression
     WorkPtr work;
-    std::size_t pending = 0;  // gradients not yet reported this step
+    std::size_t pending = 0;      // gradients not yet reported this step
+    const char* trace_name = "";  // "all_reduce bucket 3" on the timeline
   };
 
   void launch_complete_buckets();
   void launch(std::size_t bucket);
   std::int64_t flat_numel(std::int64_t plan_numel) const;  // padded to whole blocks when sharded
   void wait_all_quietly();
+  // While tracing records: bucket b's collective, queued to started to done, on the lane of the
+  // thread that ran it.
+  void trace_bucket(std::size_t b, const Work& work) const;
   void start_next_step();
 
   std::vector<nn::Parameter*> params_;

@@ -20,6 +20,7 @@
 #include "ddp/optim/optimizer.hpp"
 #include "ddp/parallel/distributed_data_parallel.hpp"
 #include "ddp/parallel/sharded_optimizer.hpp"
+#include "ddp/parallel/timeline.hpp"
 #include "metrics_log.hpp"
 #include "progress.hpp"
 #include "train_options.hpp"
@@ -59,8 +60,18 @@ class Run {
   // The optimizer state and the position in the data of that checkpoint.
   void resume_from(const io::LoadedCheckpoint& loaded);
   void build_schedule(bool resumed);
+  // Refuses, on every rank, a path rank 0 could not write (flag names it); nothing for an empty
+  // one.
+  void refuse_unwritable(const char* flag, const std::string& path);
+  // --trace: aligns the ranks' clocks and starts the recorder, sized for the traced steps.
+  void start_timeline();
 
   // run_steps.cpp
+  // --trace: the step that spans now belong to, recorded when --trace-steps holds it.
+  void trace_step(std::int64_t step);
+  // --trace: rank 0 writes every rank's timeline.
+  void write_timeline();
+
   void train_one_step(const data::Batch& batch, Clock::time_point loaded, Clock::time_point asked);
   void save_checkpoint();
   // Over the gradients after the reduction: a sharded optimizer's blocks (a vote of the ranks), or
@@ -135,6 +146,7 @@ class Run {
   Tensor step_totals_;
   Tensor non_finite_flag_;
   std::int64_t timed_host_waits_ = 0;  // in the timed steps, reports and epoch ends left out
+  std::optional<parallel::Timeline> timeline_;  // with --trace
 };
 
 }  // namespace ddp::train

@@ -91,6 +91,7 @@ double Run::samples_per_second() const {
 }
 
 void Run::report_progress() {
+  const trace::Span span("report", "phase");
   read_step_totals();
   const StopVotes mine = stop_votes();
   std::vector<double> window{window_loss_, static_cast<double>(window_steps_)};

@@ -51,6 +51,9 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
       metrics_(is_root_ ? options.metrics_out : "") {
   // First, as a bad --backend for this device should end the run in seconds.
   gradient_group_ = make_process_group(runtime, o_.backend, device_);
+  // Rank 0 writes these after training: a path it cannot write is refused now, on every rank.
+  refuse_unwritable("--trace", o_.trace);
+  refuse_unwritable("--export-params", o_.export_params);
   kernels::set_allow_tf32(o_.tf32);
   kernels::set_compute_threads(
       o_.threads > 0 ? o_.threads : kernels::default_compute_threads(runtime.local_size()));
@@ -77,15 +80,6 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   build_data(std::move(given_data));
 
   if (!o_.init_params.empty()) io::import_model(*model_.module, o_.init_params);
-  // Rank 0 exports after training: a path it cannot write is refused now, on every rank at once.
-  if (!o_.export_params.empty()) {
-    const std::string obstacle = is_root_ ? io::export_obstacle(o_.export_params) : "";
-    std::vector<double> refused{obstacle.empty() ? 0.0 : 1.0};
-    sum_over_ranks(world_, refused);
-    DDP_CHECK_ARG(refused[0] == 0, "--export-params " << o_.export_params << " cannot be written"
-                                                      << (is_root_ ? " (" + obstacle + ")" : "")
-                                                      << "; give a path in a writable folder");
-  }
   // Before the optimizer, whose state follows the parameters, and DDP, whose buckets hold grads.
   model_.module->to(device_);
   if (!o_.checkpoint_dir.empty()) {
@@ -104,6 +98,27 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
   build_parallel();
   if (resumed) resume_from(*resumed);
   build_schedule(resumed.has_value());
+  if (!o_.trace.empty()) start_timeline();
+}
+
+void Run::refuse_unwritable(const char* flag, const std::string& path) {
+  if (path.empty()) return;
+  const std::string obstacle = is_root_ ? io::export_obstacle(path) : "";
+  std::vector<double> refused{obstacle.empty() ? 0.0 : 1.0};
+  sum_over_ranks(world_, refused);
+  DDP_CHECK_ARG(refused[0] == 0, flag << " " << path << " cannot be written"
+                                      << (is_root_ ? " (" + obstacle + ")" : "")
+                                      << "; give a path in a writable folder");
+}
+
+void Run::start_timeline() {
+  const std::int64_t steps = std::min(o_.trace_last_step - o_.trace_first_step + 1,
+                                      std::max<std::int64_t>(total_steps_, 1));
+  // A step's spans on the main thread: the phases, each layer's forward and backward, a wait and a
+  // collective per bucket, and a few reports and checkpoints.
+  const auto per_step = static_cast<std::int64_t>(2 * model_.module->modules().size() +
+                                                  3 * ddp_->reducer().plan().buckets.size() + 32);
+  timeline_.emplace(world_, runtime_.host(), static_cast<std::size_t>(steps * per_step + 64));
 }
 
 void Run::build_data(std::shared_ptr<const data::TensorDataset> given_data) {

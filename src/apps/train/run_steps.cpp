@@ -1,9 +1,11 @@
 // The step loop: forward, backward and the gradients' all-reduce through DDP, the optimizer step
 // (or a skipped one), checkpoints, and where a stop request ends the run.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
 #include "ddp/core/log.hpp"
+#include "ddp/core/trace.hpp"
 #include "ddp/io/params.hpp"
 #include "ddp/kernels/cuda_device.hpp"
 #include "ddp/kernels/reduce.hpp"
@@ -45,6 +47,7 @@ void Run::execute() {
   if (o_.evaluate) {
     last_validation_ = validate(model_, val_loader_.get(), world_);
     print_evaluation();
+    write_timeline();
     return;
   }
   for (std::int64_t epoch = position_.epoch; epoch < o_.epochs && step_ < total_steps_; ++epoch) {
@@ -52,15 +55,26 @@ void Run::execute() {
     epoch_loss_ = 0;
     epoch_steps_ = 0;
     while (step_ < total_steps_) {
+      trace_step(step_ + 1);
+      trace::Span step_span("step", "step");
       const Clock::time_point asked = Clock::now();
-      std::optional<data::Batch> batch = train_loader_->next();
+      std::optional<data::Batch> batch;
+      {
+        const trace::Span data_span("data", "phase");
+        batch = train_loader_->next();
+      }
       const Clock::time_point loaded = Clock::now();
-      if (!batch) break;
+      if (!batch) {
+        step_span.discard();  // the epoch's end: no step
+        break;
+      }
       train_one_step(*batch, loaded, asked);
+      step_span.end();
       if (step_ % o_.log_every == 0) report_progress();
       if (stopping()) break;
       if (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0) save_checkpoint();
     }
+    trace::set_recording(false);  // validation and epoch ends are not steps
     if (stopping()) break;
     finish_epoch(epoch);
   }
@@ -80,7 +94,34 @@ void Run::execute() {
   if (is_root_ && !o_.export_params.empty()) {
     io::export_model(*model_.module, o_.export_params, {{"model", o_.model}});
   }
+  write_timeline();
   print_summary();
+}
+
+void Run::trace_step(std::int64_t step) {
+  if (!timeline_) return;
+  trace::set_step(step);
+  trace::set_recording(step >= o_.trace_first_step && step <= o_.trace_last_step);
+}
+
+void Run::write_timeline() {
+  if (!timeline_) return;
+  const std::int64_t dropped = timeline_->write(o_.trace);
+  if (!is_root_) return;
+  if (dropped > 0) {
+    DDP_WARN("--trace: " << dropped << " spans found their rank's buffer full and are missing; "
+                         << "trace fewer steps with --trace-steps");
+  }
+  if (step_ < o_.trace_first_step) {
+    DDP_WARN("--trace: the run ended at step " << step_ << ", before --trace-steps "
+                                               << o_.trace_first_step << ":" << o_.trace_last_step
+                                               << "; " << o_.trace << " holds no step");
+    return;
+  }
+  DDP_INFO("wrote the timeline of steps "
+           << o_.trace_first_step << " to " << std::min(o_.trace_last_step, step_) << " of "
+           << runtime_.world_size() << (runtime_.world_size() == 1 ? " rank" : " ranks") << " to "
+           << o_.trace);
 }
 
 void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
@@ -108,12 +149,15 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
   const Clock::time_point reduced = Clock::now();
   if (step_totals_.defined()) {
     step_with_device_verdict();
-  } else if (reduced_gradients_finite()) {
-    nan_streak_ = 0;
-    if (o_.grad_clip > 0) clip_gradients();
-    optimizer_->step();
   } else {
-    handle_non_finite(step_, loss);
+    const trace::Span span("optimizer", "phase");
+    if (reduced_gradients_finite()) {
+      nan_streak_ = 0;
+      if (o_.grad_clip > 0) clip_gradients();
+      optimizer_->step();
+    } else {
+      handle_non_finite(step_, loss);
+    }
   }
   optimizer_->zero_grad();
   const Clock::time_point stepped = Clock::now();
@@ -142,6 +186,7 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
 
 void Run::save_checkpoint() {
   if (!checkpoints_) return;
+  const trace::Span span("checkpoint", "phase");
   // On every rank: a sharded optimizer gathers its state from all of them.
   std::vector<NamedTensor> optimizer_state = optimizer_->state();
   if (!is_root_) return;
@@ -174,6 +219,7 @@ void Run::clip_gradients() {
 }
 
 void Run::step_with_device_verdict() {
+  const trace::Span span("optimizer", "phase");
   non_finite_flag_.zero_();
   for (const Tensor& bucket : ddp_->reducer().gradient_buckets()) {
     kernels::mark_non_finite(bucket, non_finite_flag_);

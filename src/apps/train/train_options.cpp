@@ -35,6 +35,20 @@ data::Normalization parse_normalization(const std::string& text) {
   return n;
 }
 
+// --trace-steps FIRST:LAST: steps counted from 1, FIRST <= LAST.
+void parse_trace_steps(const std::string& text, TrainOptions& o) {
+  const std::size_t colon = text.find(':');
+  const auto parse = [](const std::string& field, std::int64_t& value) {
+    auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+    return !field.empty() && ec == std::errc() && end == field.data() + field.size();
+  };
+  DDP_CHECK_ARG(colon != std::string::npos && parse(text.substr(0, colon), o.trace_first_step) &&
+                    parse(text.substr(colon + 1), o.trace_last_step) && o.trace_first_step >= 1 &&
+                    o.trace_first_step <= o.trace_last_step,
+                "--trace-steps '" << text << "' must be FIRST:LAST, steps counted from 1 with "
+                                  << "FIRST <= LAST (1:20 records the first 20)");
+}
+
 void check_options(const TrainOptions& o) {
   DDP_CHECK_ARG(o.max_nan_steps >= 1, "--max-nan-steps must be at least 1");
   DDP_CHECK_ARG(o.dropout >= 0 && o.dropout < 1, "--dropout " << o.dropout << " must be in [0, 1)");
@@ -166,6 +180,12 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
                    {"bar", ProgressMode::bar},
                    {"lines", ProgressMode::lines}}),
       "auto, bar or lines");
+
+  add("trace", po::value(&o.trace),
+      "write every rank's timeline of the traced steps as Chrome trace JSON (Perfetto)");
+  const auto trace_steps = [&o](const std::string& text) { parse_trace_steps(text, o); };
+  add("trace-steps", po::value<std::string>()->default_value("1:20")->notifier(trace_steps),
+      "FIRST:LAST, the steps --trace records (from 1)");
 
   po::options_description general("General");
   add = general.add_options();

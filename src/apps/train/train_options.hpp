@@ -84,6 +84,11 @@ struct TrainOptions {
   std::string metrics_out;      // JSON lines: progress, epochs and a final summary
   std::int64_t log_every = 20;  // steps between progress updates (each costs one small all-reduce)
   ProgressMode progress = ProgressMode::automatic;
+  // Chrome trace JSON of every rank's steps, written by rank 0 at the end; empty: no trace.
+  std::string trace;
+  // The steps the trace records, counted from 1 and inclusive: its memory is bounded by them.
+  std::int64_t trace_first_step = 1;
+  std::int64_t trace_last_step = 20;
 };
 
 // Parses the command line, the DDP_* environment (DDP_BATCH_SIZE=256) and an INI --config file,
