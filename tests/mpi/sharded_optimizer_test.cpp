@@ -33,7 +33,7 @@ using testing_env::world;
 
 enum class Rule { sgd, sgd_nesterov_decay, adamw, sgd_bf16 };
 
-std::unique_ptr<optim::Optimizer> make_optimizer(Rule rule, std::vector<nn::Parameter*> params) {
+std::unique_ptr<optim::Optimizer> make_optimizer(Rule rule, std::vector<optim::ParamGroup> params) {
   switch (rule) {
     case Rule::adamw:
       return std::make_unique<optim::Adamw>(std::move(params),
@@ -65,13 +65,13 @@ struct Replica {
         ddp(*model, testing_env::runtime->world(), ddp_options(rule, sharded)) {
     if (sharded) {
       auto wrapper =
-          std::make_unique<ShardedOptimizer>(ddp, [rule](std::vector<nn::Parameter*> blocks) {
+          std::make_unique<ShardedOptimizer>(ddp, [rule](std::vector<optim::ParamGroup> blocks) {
             return make_optimizer(rule, std::move(blocks));
           });
       sharded_optimizer = wrapper.get();
       optimizer = std::move(wrapper);
     } else {
-      optimizer = make_optimizer(rule, model->parameters());
+      optimizer = make_optimizer(rule, {{model->parameters(), std::nullopt}});
     }
   }
 
@@ -259,7 +259,7 @@ TEST(ShardedOptimizer, NeedsAShardedDdpAndEveryParameterUsed) {
   auto model = testing_env::small_mlp(7);
   DistributedDataParallel ddp(*model, testing_env::runtime->world(), ddp_options(Rule::sgd, false));
   EXPECT_THROW(ShardedOptimizer(ddp,
-                                [](std::vector<nn::Parameter*> blocks) {
+                                [](std::vector<optim::ParamGroup> blocks) {
                                   return make_optimizer(Rule::sgd, std::move(blocks));
                                 }),
                Error);
