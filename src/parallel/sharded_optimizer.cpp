@@ -40,16 +40,25 @@ ShardedOptimizer::ShardedOptimizer(DistributedDataParallel& ddp, const Factory& 
   DDP_CHECK(reducer_.sharded(),
             "ShardedOptimizer needs DistributedDataParallel built with "
             "DdpOptions::sharded_optimizer = true");
-  // Per parameter, its weight decay: nothing where no group names one.
+  // Per parameter, its weight decay: nothing where no group names one. The state lists the
+  // grouped parameters first, in the groups' order, as an unsharded optimizer given them would.
   std::vector<std::optional<double>> decay(params_.size());
+  std::vector<bool> grouped(params_.size(), false);
   for (const optim::ParamGroup& given : groups) {
     for (const nn::Parameter* param : given.params) {
       auto at = std::find(params_.begin(), params_.end(), param);
       DDP_CHECK_ARG(at != params_.end(), "a parameter group of the sharded optimizer holds '"
                                              << (param ? param->name : std::string("null"))
                                              << "', which is no parameter of the module");
-      decay[static_cast<std::size_t>(at - params_.begin())] = given.weight_decay;
+      const auto i = static_cast<std::size_t>(at - params_.begin());
+      DDP_CHECK_ARG(!grouped[i], "parameter '" << param->name << "' is in two parameter groups");
+      decay[i] = given.weight_decay;
+      grouped[i] = true;
+      state_order_.push_back(i);
     }
+  }
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!grouped[i]) state_order_.push_back(i);
   }
   const BucketPlan& plan = reducer_.plan();
   const std::vector<Tensor> grads = reducer_.gradient_buckets();
@@ -217,8 +226,8 @@ std::vector<NamedTensor> ShardedOptimizer::state() const {
     }
   }
   std::vector<NamedTensor> out;
-  for (auto& entries : per_parameter) {
-    for (auto& entry : entries) out.push_back(std::move(entry));
+  for (std::size_t i : state_order_) {
+    for (auto& entry : per_parameter[i]) out.push_back(std::move(entry));
   }
   return out;
 }

@@ -70,7 +70,8 @@ class ShardedOptimizer : public optim::Optimizer {
   // This rank's block of every bucket, in bucket order, cut where the weight decay changes (at
   // least one segment per bucket, empty for an empty block): views of parameters and grads.
   std::vector<nn::Parameter> segments_;
-  std::vector<SegmentPlace> places_;  // per segment
+  std::vector<SegmentPlace> places_;      // per segment
+  std::vector<std::size_t> state_order_;  // the parameters' indices in the order state() lists
   std::unique_ptr<optim::Optimizer> inner_;
   Tensor scalar_;  // one float64 for sums over the ranks, where they are cheapest
 };
