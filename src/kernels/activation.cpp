@@ -14,6 +14,8 @@ std::string to_string(Activation activation) {
       return "relu";
     case Activation::gelu:
       return "gelu";
+    case Activation::gelu_tanh:
+      return "gelu_tanh";
     case Activation::tanh:
       return "tanh";
   }
@@ -33,6 +35,15 @@ struct Gelu {
     return v * 0.5f * (1.0f + std::erf(v * inv_sqrt2));
   }
 };
+// 0.5 v (1 + tanh(sqrt(2 / pi) (v + 0.044715 v^3))), in PyTorch's order of operations.
+struct GeluTanh {
+  float operator()(float v) const {
+    const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+    const float kappa = 0.044715f;
+    const float inner = beta * (v + kappa * v * v * v);
+    return 0.5f * v * (1.0f + std::tanh(inner));
+  }
+};
 struct Tanh {
   float operator()(float v) const { return std::tanh(v); }
 };
@@ -45,6 +56,8 @@ void with_function(Activation activation, Body body) {
       return body(Relu{});
     case Activation::gelu:
       return body(Gelu{});
+    case Activation::gelu_tanh:
+      return body(GeluTanh{});
     case Activation::tanh:
       return body(Tanh{});
   }
@@ -91,9 +104,9 @@ void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& 
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
                          Tensor& dx) {
   detail::check_same_numel(dy, dx, "activation_backward");
-  // ReLU and tanh read the output, GELU the input.
+  // ReLU and tanh read the output, the GELUs the input.
   const std::string op = to_string(activation) + " backward";
-  detail::check_same_numel(activation == Activation::gelu ? x : y, dy, op.c_str());
+  detail::check_same_numel(derivative_reads_input(activation) ? x : y, dy, op.c_str());
   if (dx.device().is_cuda()) return cuda::activation_backward(activation, x, y, dy, dx);
   const float* grad_out = detail::cpu_floats(dy, "activation_backward");
   float* grad_in = detail::cpu_floats(dx, "activation_backward");
@@ -118,6 +131,22 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
         const float cdf = 0.5f * (1.0f + std::erf(in[i] * alpha));
         const float pdf = beta * std::exp(in[i] * in[i] * -0.5f);
         grad_in[i] = grad_out[i] * (cdf + in[i] * pdf);
+      }
+      break;
+    }
+    case Activation::gelu_tanh: {
+      // PyTorch's GeluBackward with approximate="tanh": d/dv of 0.5 v (1 + tanh(inner(v))).
+      const float* in = detail::cpu_floats(x, "activation_backward");
+      const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+      const float kappa = 0.044715f;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float v = in[i];
+        const float v_sq = v * v;
+        const float tanh_inner = std::tanh(beta * (v + kappa * v_sq * v));
+        const float left_derivative = 0.5f * (1.0f + tanh_inner);
+        const float right_derivative =
+            0.5f * v * (1.0f - tanh_inner * tanh_inner) * beta * (1.0f + 3.0f * kappa * v_sq);
+        grad_in[i] = grad_out[i] * (left_derivative + right_derivative);
       }
       break;
     }

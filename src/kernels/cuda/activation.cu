@@ -1,4 +1,5 @@
-// ReLU, exact GELU and tanh with their derivatives on CUDA tensors, in the CPU kernels' formulas.
+// ReLU, exact GELU, tanh-approximated GELU and tanh with their derivatives on CUDA tensors, in the
+// CPU kernels' formulas.
 #include <cmath>
 #include <numbers>
 
@@ -18,6 +19,14 @@ struct Gelu {
   __device__ float operator()(float v) const {
     const float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
     return v * 0.5f * (1.0f + erff(v * inv_sqrt2));
+  }
+};
+struct GeluTanh {
+  __device__ float operator()(float v) const {
+    const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+    const float kappa = 0.044715f;
+    const float inner = beta * (v + kappa * v * v * v);
+    return 0.5f * v * (1.0f + tanhf(inner));
   }
 };
 struct Tanh {
@@ -50,6 +59,8 @@ void activation_forward(Activation activation, const Tensor& x, Tensor& y) {
       return apply(device, y.numel(), in, out, Relu{});
     case Activation::gelu:
       return apply(device, y.numel(), in, out, Gelu{});
+    case Activation::gelu_tanh:
+      return apply(device, y.numel(), in, out, GeluTanh{});
     case Activation::tanh:
       return apply(device, y.numel(), in, out, Tanh{});
   }
@@ -67,6 +78,8 @@ void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& 
       return apply_with_bias(device, n, features, b, pre, out, Relu{});
     case Activation::gelu:
       return apply_with_bias(device, n, features, b, pre, out, Gelu{});
+    case Activation::gelu_tanh:
+      return apply_with_bias(device, n, features, b, pre, out, GeluTanh{});
     case Activation::tanh:
       return apply_with_bias(device, n, features, b, pre, out, Tanh{});
   }
@@ -95,6 +108,21 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
         const float cdf = 0.5f * (1.0f + erff(in[i] * alpha));
         const float pdf = beta * expf(in[i] * in[i] * -0.5f);
         grad_in[i] = grad_out[i] * (cdf + in[i] * pdf);
+      });
+      break;
+    }
+    case Activation::gelu_tanh: {
+      const float* in = detail::data_on<float>(x, device, "activation_backward");
+      const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+      const float kappa = 0.044715f;
+      for_each_index(device, n, [=] __device__(std::int64_t i) {
+        const float v = in[i];
+        const float v_sq = v * v;
+        const float tanh_inner = tanhf(beta * (v + kappa * v_sq * v));
+        const float left_derivative = 0.5f * (1.0f + tanh_inner);
+        const float right_derivative =
+            0.5f * v * (1.0f - tanh_inner * tanh_inner) * beta * (1.0f + 3.0f * kappa * v_sq);
+        grad_in[i] = grad_out[i] * (left_derivative + right_derivative);
       });
       break;
     }
