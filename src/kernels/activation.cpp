@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "cuda/cuda_kernels.hpp"
+#include "vector_exp.hpp"
 
 namespace ddp::kernels {
 
@@ -35,14 +36,21 @@ struct Gelu {
     return v * 0.5f * (1.0f + std::erf(v * inv_sqrt2));
   }
 };
-// 0.5 v (1 + tanh(sqrt(2 / pi) (v + 0.044715 v^3))), in PyTorch's order of operations.
+// 0.5 v (1 + tanh(u)) with u = sqrt(2 / pi) (v + 0.044715 v^3), computed as v sigmoid(2 u) (the
+// same function: 1 + tanh(u) = 2 sigmoid(2 u)) with one vectorisable exp: a libm tanh per element
+// would cost more than the GEMMs around the activation.
+constexpr float kGeluTanhBeta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+constexpr float kGeluTanhKappa = 0.044715f;
+
+// e = exp(-2 u) for the input v: sigmoid(2 u) = 1 / (1 + e), and 1 - sigmoid(2 u) = e sigmoid(2 u)
+// without the cancellation of 1 - s where s is near 1.
+inline float gelu_tanh_exp(float v) {
+  const float u = kGeluTanhBeta * (v + kGeluTanhKappa * v * v * v);
+  return detail::vector_exp(-2.0f * u);
+}
+
 struct GeluTanh {
-  float operator()(float v) const {
-    const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-    const float kappa = 0.044715f;
-    const float inner = beta * (v + kappa * v * v * v);
-    return 0.5f * v * (1.0f + std::tanh(inner));
-  }
+  float operator()(float v) const { return v / (1.0f + gelu_tanh_exp(v)); }
 };
 struct Tanh {
   float operator()(float v) const { return std::tanh(v); }
@@ -135,18 +143,15 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
       break;
     }
     case Activation::gelu_tanh: {
-      // PyTorch's GeluBackward with approximate="tanh": d/dv of 0.5 v (1 + tanh(inner(v))).
+      // d/dv of v s, s = sigmoid(2 u): s + v 2 s (1 - s) du/dv, PyTorch's GeluBackward (tanh)
+      // with 1 + tanh(u) = 2 s and 1 - tanh(u)^2 = 4 s (1 - s), 1 - s = e s.
       const float* in = detail::cpu_floats(x, "activation_backward");
-      const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-      const float kappa = 0.044715f;
       for (std::int64_t i = 0; i < n; ++i) {
         const float v = in[i];
-        const float v_sq = v * v;
-        const float tanh_inner = std::tanh(beta * (v + kappa * v_sq * v));
-        const float left_derivative = 0.5f * (1.0f + tanh_inner);
-        const float right_derivative =
-            0.5f * v * (1.0f - tanh_inner * tanh_inner) * beta * (1.0f + 3.0f * kappa * v_sq);
-        grad_in[i] = grad_out[i] * (left_derivative + right_derivative);
+        const float e = gelu_tanh_exp(v);
+        const float s = 1.0f / (1.0f + e);
+        const float du = kGeluTanhBeta * (1.0f + 3.0f * kGeluTanhKappa * v * v);
+        grad_in[i] = grad_out[i] * (s + 2.0f * v * e * s * s * du);
       }
       break;
     }

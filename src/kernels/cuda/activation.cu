@@ -21,13 +21,17 @@ struct Gelu {
     return v * 0.5f * (1.0f + erff(v * inv_sqrt2));
   }
 };
+// v sigmoid(2 u), u = sqrt(2 / pi) (v + 0.044715 v^3): the CPU's form of 0.5 v (1 + tanh(u)).
+constexpr float kGeluTanhBeta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+constexpr float kGeluTanhKappa = 0.044715f;
+
+__device__ float gelu_tanh_exp(float v) {
+  const float u = kGeluTanhBeta * (v + kGeluTanhKappa * v * v * v);
+  return expf(-2.0f * u);
+}
+
 struct GeluTanh {
-  __device__ float operator()(float v) const {
-    const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-    const float kappa = 0.044715f;
-    const float inner = beta * (v + kappa * v * v * v);
-    return 0.5f * v * (1.0f + tanhf(inner));
-  }
+  __device__ float operator()(float v) const { return v / (1.0f + gelu_tanh_exp(v)); }
 };
 struct Tanh {
   __device__ float operator()(float v) const { return tanhf(v); }
@@ -113,16 +117,12 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
     }
     case Activation::gelu_tanh: {
       const float* in = detail::data_on<float>(x, device, "activation_backward");
-      const float beta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-      const float kappa = 0.044715f;
       for_each_index(device, n, [=] __device__(std::int64_t i) {
         const float v = in[i];
-        const float v_sq = v * v;
-        const float tanh_inner = tanhf(beta * (v + kappa * v_sq * v));
-        const float left_derivative = 0.5f * (1.0f + tanh_inner);
-        const float right_derivative =
-            0.5f * v * (1.0f - tanh_inner * tanh_inner) * beta * (1.0f + 3.0f * kappa * v_sq);
-        grad_in[i] = grad_out[i] * (left_derivative + right_derivative);
+        const float e = gelu_tanh_exp(v);
+        const float s = 1.0f / (1.0f + e);
+        const float du = kGeluTanhBeta * (1.0f + 3.0f * kGeluTanhKappa * v * v);
+        grad_in[i] = grad_out[i] * (s + 2.0f * v * e * s * s * du);
       });
       break;
     }
