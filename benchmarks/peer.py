@@ -104,8 +104,92 @@ def torch_cnn(torch, channels, hidden, input_shape=CNN_INPUT, classes=CNN_CLASSE
     return nn.Sequential(*layers)
 
 
+def gpt_sizes(spec):
+    """"gpt:layers=2,heads=2,dim=64,context=32" -> {"layers": 2, ..., "vocab": 256}."""
+    sizes = {"vocab": 256}
+    for item in spec.split(":", 1)[1].split(","):
+        key, value = item.split("=")
+        sizes[key] = positive_int(value)
+    return sizes
+
+
+def torch_gpt(torch, layers, heads, dim, context, vocab=256):
+    """The gpt: family's network as nanoGPT's model.py writes it (same parameter names, lm_head
+    tied to transformer.wte), with GELU's tanh form and no dropout. The causal mask is not a
+    state_dict entry, as in nanoGPT on torch >= 2. Initialised as GPT-2 (normal(0, 0.02), the
+    residual projections scaled by 1/sqrt(2 * layers))."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class CausalSelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(dim, 3 * dim)
+            self.c_proj = nn.Linear(dim, dim)
+            self.register_buffer("mask", torch.ones(context, context).tril().bool(),
+                                 persistent=False)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = self.c_attn(x).split(dim, dim=2)
+            q, k, v = (z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (1.0 / (c // heads) ** 0.5)
+            att = F.softmax(att.masked_fill(~self.mask[:t, :t], float("-inf")), dim=-1)
+            return self.c_proj((att @ v).transpose(1, 2).contiguous().view(b, t, c))
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc = nn.Linear(dim, 4 * dim)
+            self.gelu = nn.GELU(approximate="tanh")
+            self.c_proj = nn.Linear(4 * dim, dim)
+
+        def forward(self, x):
+            return self.c_proj(self.gelu(self.c_fc(x)))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(dim)
+            self.attn = CausalSelfAttention()
+            self.ln_2 = nn.LayerNorm(dim)
+            self.mlp = MLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(vocab, dim), wpe=nn.Embedding(context, dim),
+                h=nn.ModuleList([Block() for _ in range(layers)]), ln_f=nn.LayerNorm(dim)))
+            self.lm_head = nn.Linear(dim, vocab, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight
+            for module in self.modules():
+                if isinstance(module, (nn.Linear, nn.Embedding)):
+                    nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                    if getattr(module, "bias", None) is not None:
+                        nn.init.zeros_(module.bias)
+            for name, p in self.named_parameters():
+                if name.endswith("c_proj.weight"):
+                    nn.init.normal_(p, mean=0.0, std=0.02 / (2 * layers) ** 0.5)
+
+        def forward(self, tokens):
+            t = tokens.size(1)
+            x = self.transformer.wte(tokens) + self.transformer.wpe(
+                torch.arange(t, device=tokens.device))
+            for block in self.transformer.h:
+                x = block(x)
+            return self.lm_head(self.transformer.ln_f(x))
+
+    return GPT()
+
+
 def torch_model(torch, model):
     """The torch module ddp-train builds for a case's model (see model_spec)."""
+    if model.startswith("gpt:"):
+        return torch_gpt(torch, **gpt_sizes(model))
     if not model.startswith("cnn:"):
         return torch_mlp(torch, [int(w) for w in model.split(",")])
     return torch_cnn(torch, *cnn_layers(model))
@@ -115,6 +199,9 @@ def model_io(model):
     """(one sample's shape, classes) of a case's model."""
     if model.startswith("cnn:"):
         return CNN_INPUT, CNN_CLASSES
+    if model.startswith("gpt:"):
+        sizes = gpt_sizes(model)
+        return (sizes["context"],), sizes["vocab"]
     widths = [int(w) for w in model.split(",")]
     return (widths[0],), widths[-1]
 
