@@ -41,13 +41,16 @@ def case(text):
         model = parts[0]
         if model.startswith("cnn:"):
             cnn_layers(model)
+        elif model.startswith("gpt:"):
+            gpt_sizes(model)
         elif len(positive_int_list(model)) < 2:
             raise argparse.ArgumentTypeError(text)
         return model, positive_int(parts[1]), positive_int(parts[2])
     except (argparse.ArgumentTypeError, ValueError):
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not MODEL/BATCH/STEPS with MODEL an MLP's widths or cnn:C1,...:HIDDEN, "
-            "e.g. 784,1024,10/64/300 or cnn:32,64:512/64/100") from None
+            f"'{text}' is not MODEL/BATCH/STEPS with MODEL an MLP's widths, cnn:C1,...:HIDDEN or "
+            "gpt:layers=L,heads=H,dim=C,context=T, e.g. 784,1024,10/64/300 or "
+            "gpt:layers=4,heads=4,dim=128,context=64/8/20") from None
 
 
 def make_parser(description, ddp_train, cases):
@@ -110,6 +113,8 @@ def gpt_sizes(spec):
     for item in spec.split(":", 1)[1].split(","):
         key, value = item.split("=")
         sizes[key] = positive_int(value)
+    if set(sizes) != {"layers", "heads", "dim", "context", "vocab"}:
+        raise ValueError(spec)
     return sizes
 
 
@@ -219,13 +224,43 @@ def time_steps(step, steps, ready=lambda: None):
     return time.perf_counter() - start
 
 
+GPT_LR, GPT_WEIGHT_DECAY = 1e-3, 0.1  # AdamW, the decay on the matrices and embeddings only
+
+
+def torch_optimizer(torch, model, spec):
+    """The compared runs' optimizer for a case's model: SGD (lr 0.01, momentum 0.9), or for a GPT
+    AdamW with nanoGPT's parameter groups (ddp-train's --decay-matrices-only)."""
+    if not spec.startswith("gpt:"):
+        return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    params = list(model.parameters())
+    return torch.optim.AdamW([
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": GPT_WEIGHT_DECAY},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}], lr=GPT_LR)
+
+
+def write_random_bytes(path, count, seed=0):
+    """count random bytes at path: a text file of `count` tokens for a GPT's timed run."""
+    import random
+    with open(path, "wb") as f:
+        f.write(random.Random(seed).randbytes(count))
+
+
 def ddp_train_args(model, samples, batch, epochs, steps, metrics):
     """ddp-train's options for the compared run: SGD (lr 0.01, momentum 0.9), 25 MiB buckets, in-memory
-    synthetic data, steps + WARMUP_STEPS steps, one summary at the end in metrics."""
+    synthetic data, steps + WARMUP_STEPS steps, one summary at the end in metrics. A GPT trains
+    with AdamW (torch_optimizer's) on `samples` sequences of random bytes written beside metrics."""
     total = steps + WARMUP_STEPS
-    return ["--model", model_spec(model), "--data", f"synthetic:{samples}", "--val-fraction", "0",
+    data, optimizer = f"synthetic:{samples}", ["--optimizer", "sgd", "--lr", "0.01", "--momentum",
+                                               "0.9"]
+    if model.startswith("gpt:"):
+        text = os.path.join(os.path.dirname(metrics), "random.txt")
+        write_random_bytes(text, samples * gpt_sizes(model)["context"] + 1)
+        data = f"text:{text}"
+        optimizer = ["--optimizer", "adamw", "--lr", str(GPT_LR), "--weight-decay",
+                     str(GPT_WEIGHT_DECAY)]
+    return ["--model", model_spec(model), "--data", data, "--val-fraction", "0",
             "--batch-size", str(batch), "--epochs", str(epochs), "--max-steps", str(total),
-            "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--bucket-mb", "25",
+            *optimizer, "--bucket-mb", "25",
             "--progress", "lines", "--log-every", str(total), "--metrics-out", metrics]
 
 
