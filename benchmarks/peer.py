@@ -121,7 +121,7 @@ def gpt_sizes(spec):
 def torch_gpt(torch, layers, heads, dim, context, vocab=256):
     """The gpt: family's network as nanoGPT's model.py writes it (same parameter names, lm_head
     tied to transformer.wte), with GELU's tanh form and no dropout. The causal mask is not a
-    state_dict entry, as in nanoGPT on torch >= 2. Initialised as GPT-2 (normal(0, 0.02), the
+    state_dict entry, as in nanoGPT on torch >= 2 (flash attention). Initialised as GPT-2 (normal(0, 0.02), the
     residual projections scaled by 1/sqrt(2 * layers))."""
     nn, F = torch.nn, torch.nn.functional
 
@@ -130,15 +130,15 @@ def torch_gpt(torch, layers, heads, dim, context, vocab=256):
             super().__init__()
             self.c_attn = nn.Linear(dim, 3 * dim)
             self.c_proj = nn.Linear(dim, dim)
-            self.register_buffer("mask", torch.ones(context, context).tril().bool(),
-                                 persistent=False)
 
         def forward(self, x):
             b, t, c = x.shape
             q, k, v = self.c_attn(x).split(dim, dim=2)
             q, k, v = (z.view(b, t, heads, c // heads).transpose(1, 2) for z in (q, k, v))
             att = (q @ k.transpose(-2, -1)) * (1.0 / (c // heads) ** 0.5)
-            att = F.softmax(att.masked_fill(~self.mask[:t, :t], float("-inf")), dim=-1)
+            # Made here rather than kept as a buffer, which DDP would broadcast (gloo takes no bool).
+            mask = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            att = F.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)
             return self.c_proj((att @ v).transpose(1, 2).contiguous().view(b, t, c))
 
     class MLP(nn.Module):
