@@ -52,10 +52,14 @@ std::vector<GemmOperands> operands_for(const std::vector<kernels::GemmCall>& cal
   for (const kernels::GemmCall& call : calls) {
     const bool ta = call.trans_a == kernels::Transpose::yes;
     const bool tb = call.trans_b == kernels::Transpose::yes;
-    out.push_back({call,
-                   filled(ta ? Shape{call.k, call.m} : Shape{call.m, call.k}, generator).to(device),
-                   filled(tb ? Shape{call.n, call.k} : Shape{call.k, call.n}, generator).to(device),
-                   filled({call.m, call.n}, generator).to(device)});
+    // A batched call's operands are [batch, ., .]; a plain one's 2-D.
+    const auto shaped = [&](std::int64_t rows, std::int64_t columns) {
+      return call.batch == 1 ? Shape{rows, columns} : Shape{call.batch, rows, columns};
+    };
+    out.push_back(
+        {call, filled(ta ? shaped(call.k, call.m) : shaped(call.m, call.k), generator).to(device),
+         filled(tb ? shaped(call.n, call.k) : shaped(call.k, call.n), generator).to(device),
+         filled(shaped(call.m, call.n), generator).to(device)});
   }
   return out;
 }
@@ -205,7 +209,12 @@ int step(Runtime& runtime, int argc, char** argv) {
   std::vector<GemmOperands> gemms = operands_for(calls, generator, device);
   auto run_gemms = [&] {
     for (GemmOperands& g : gemms) {
-      kernels::gemm(g.a, g.call.trans_a, g.b, g.call.trans_b, g.c, g.call.alpha, g.call.beta);
+      if (g.call.batch == 1) {
+        kernels::gemm(g.a, g.call.trans_a, g.b, g.call.trans_b, g.c, g.call.alpha, g.call.beta);
+      } else {
+        kernels::gemm_batched(g.a, g.call.trans_a, g.b, g.call.trans_b, g.c, g.call.alpha,
+                              g.call.beta);
+      }
     }
     finish_work(device);
   };
@@ -233,8 +242,8 @@ int step(Runtime& runtime, int argc, char** argv) {
 
   double flops = 0.0;
   for (const kernels::GemmCall& call : calls) {
-    flops += 2.0 * static_cast<double>(call.m) * static_cast<double>(call.n) *
-             static_cast<double>(call.k);
+    flops += 2.0 * static_cast<double>(call.batch) * static_cast<double>(call.m) *
+             static_cast<double>(call.n) * static_cast<double>(call.k);
   }
   const double step_median = median(step_ms);
   const double gemm_median = median(gemm_ms);

@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "cuda/cuda_kernels.hpp"
+#include "vector_exp.hpp"
 
 namespace ddp::kernels {
 
@@ -14,6 +15,8 @@ std::string to_string(Activation activation) {
       return "relu";
     case Activation::gelu:
       return "gelu";
+    case Activation::gelu_tanh:
+      return "gelu_tanh";
     case Activation::tanh:
       return "tanh";
   }
@@ -33,6 +36,22 @@ struct Gelu {
     return v * 0.5f * (1.0f + std::erf(v * inv_sqrt2));
   }
 };
+// 0.5 v (1 + tanh(u)) with u = sqrt(2 / pi) (v + 0.044715 v^3), computed as v sigmoid(2 u) (the
+// same function: 1 + tanh(u) = 2 sigmoid(2 u)) with one vectorisable exp: a libm tanh per element
+// would cost more than the GEMMs around the activation.
+constexpr float kGeluTanhBeta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+constexpr float kGeluTanhKappa = 0.044715f;
+
+// e = exp(-2 u) for the input v: sigmoid(2 u) = 1 / (1 + e), and 1 - sigmoid(2 u) = e sigmoid(2 u)
+// without the cancellation of 1 - s where s is near 1.
+inline float gelu_tanh_exp(float v) {
+  const float u = kGeluTanhBeta * (v + kGeluTanhKappa * v * v * v);
+  return detail::vector_exp(-2.0f * u);
+}
+
+struct GeluTanh {
+  float operator()(float v) const { return v / (1.0f + gelu_tanh_exp(v)); }
+};
 struct Tanh {
   float operator()(float v) const { return std::tanh(v); }
 };
@@ -45,6 +64,8 @@ void with_function(Activation activation, Body body) {
       return body(Relu{});
     case Activation::gelu:
       return body(Gelu{});
+    case Activation::gelu_tanh:
+      return body(GeluTanh{});
     case Activation::tanh:
       return body(Tanh{});
   }
@@ -91,9 +112,9 @@ void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& 
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
                          Tensor& dx) {
   detail::check_same_numel(dy, dx, "activation_backward");
-  // ReLU and tanh read the output, GELU the input.
+  // ReLU and tanh read the output, the GELUs the input.
   const std::string op = to_string(activation) + " backward";
-  detail::check_same_numel(activation == Activation::gelu ? x : y, dy, op.c_str());
+  detail::check_same_numel(derivative_reads_input(activation) ? x : y, dy, op.c_str());
   if (dx.device().is_cuda()) return cuda::activation_backward(activation, x, y, dy, dx);
   const float* grad_out = detail::cpu_floats(dy, "activation_backward");
   float* grad_in = detail::cpu_floats(dx, "activation_backward");
@@ -118,6 +139,19 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
         const float cdf = 0.5f * (1.0f + std::erf(in[i] * alpha));
         const float pdf = beta * std::exp(in[i] * in[i] * -0.5f);
         grad_in[i] = grad_out[i] * (cdf + in[i] * pdf);
+      }
+      break;
+    }
+    case Activation::gelu_tanh: {
+      // d/dv of v s, s = sigmoid(2 u): s + v 2 s (1 - s) du/dv, PyTorch's GeluBackward (tanh)
+      // with 1 + tanh(u) = 2 s and 1 - tanh(u)^2 = 4 s (1 - s), 1 - s = e s.
+      const float* in = detail::cpu_floats(x, "activation_backward");
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float v = in[i];
+        const float e = gelu_tanh_exp(v);
+        const float s = 1.0f / (1.0f + e);
+        const float du = kGeluTanhBeta * (1.0f + 3.0f * kGeluTanhKappa * v * v);
+        grad_in[i] = grad_out[i] * (s + 2.0f * v * e * s * s * du);
       }
       break;
     }

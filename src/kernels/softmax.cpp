@@ -61,4 +61,49 @@ void log_softmax_rows(const Tensor& x, Tensor& y) {
   });
 }
 
+void causal_softmax(const Tensor& x, Tensor& y) {
+  DDP_CHECK(x.ndim() == 3 && x.size(1) == x.size(2) && y.shape() == x.shape(),
+            "causal_softmax needs x [n, t, t] and y of the same shape, got "
+                << ddp::to_string(x.shape()) << " and " << ddp::to_string(y.shape()));
+  if (y.device().is_cuda()) return cuda::causal_softmax(x, y);
+  const std::int64_t t = x.size(1);
+  const Tensor x_rows = x.reshape({x.size(0) * t, t});
+  Tensor y_rows = y.reshape({x.size(0) * t, t});
+  std::int64_t row = 0;
+  for_each_row(x_rows, y_rows, "causal_softmax", [&](const float* in, float* out, std::int64_t n) {
+    const std::int64_t seen = row % n + 1;  // the query's own position and those before it
+    ++row;
+    const float max = row_max(in, seen);
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < seen; ++c) {
+      out[c] = std::exp(in[c] - max);
+      sum += out[c];
+    }
+    const float inverse = 1.0f / sum;
+    for (std::int64_t c = 0; c < seen; ++c) out[c] *= inverse;
+    for (std::int64_t c = seen; c < n; ++c) out[c] = 0.0f;
+  });
+}
+
+void softmax_backward_rows(const Tensor& y, const Tensor& dy, Tensor& dx) {
+  DDP_CHECK(y.ndim() == 2 && dy.shape() == y.shape() && dx.shape() == y.shape(),
+            "softmax_backward_rows needs y, dy and dx of one shape [n, c], got "
+                << ddp::to_string(y.shape()) << ", " << ddp::to_string(dy.shape()) << " and "
+                << ddp::to_string(dx.shape()));
+  if (dx.device().is_cuda()) return cuda::softmax_backward_rows(y, dy, dx);
+  const float* probs = detail::cpu_floats(y, "softmax_backward_rows");
+  const float* grad_out = detail::cpu_floats(dy, "softmax_backward_rows");
+  float* grad_in = detail::cpu_floats(dx, "softmax_backward_rows");
+  const std::int64_t rows = y.size(0);
+  const std::int64_t columns = y.size(1);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* p = probs + r * columns;
+    const float* g = grad_out + r * columns;
+    float* out = grad_in + r * columns;
+    float dot = 0.0f;
+    for (std::int64_t c = 0; c < columns; ++c) dot += p[c] * g[c];
+    for (std::int64_t c = 0; c < columns; ++c) out[c] = p[c] * (g[c] - dot);
+  }
+}
+
 }  // namespace ddp::kernels

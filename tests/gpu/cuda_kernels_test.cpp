@@ -115,7 +115,8 @@ TEST_P(CudaActivation, ForwardAndBackwardMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, CudaActivation,
-                         ::testing::Values(Activation::relu, Activation::gelu, Activation::tanh),
+                         ::testing::Values(Activation::relu, Activation::gelu,
+                                           Activation::gelu_tanh, Activation::tanh),
                          [](const ::testing::TestParamInfo<Activation>& param_info) {
                            return kernels::to_string(param_info.param);
                          });

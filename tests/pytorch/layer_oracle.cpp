@@ -25,10 +25,12 @@
 #include "ddp/kernels/threads.hpp"
 #include "ddp/nn/activation.hpp"
 #include "ddp/nn/batch_norm.hpp"
+#include "ddp/nn/causal_self_attention.hpp"
 #include "ddp/nn/conv2d.hpp"
 #include "ddp/nn/dropout.hpp"
 #include "ddp/nn/embedding.hpp"
 #include "ddp/nn/flatten.hpp"
+#include "ddp/nn/layer_norm.hpp"
 #include "ddp/nn/linear.hpp"
 #include "ddp/nn/loss.hpp"
 #include "ddp/nn/pooling.hpp"
@@ -125,9 +127,11 @@ Outputs run_module(nn::Module& module, Case& c) {
 }
 
 Generator unused_init(0);  // every parameter is overwritten from the file
-const std::map<std::string, kernels::Activation> kActivations{{"relu", kernels::Activation::relu},
-                                                              {"gelu", kernels::Activation::gelu},
-                                                              {"tanh", kernels::Activation::tanh}};
+const std::map<std::string, kernels::Activation> kActivations{
+    {"relu", kernels::Activation::relu},
+    {"gelu", kernels::Activation::gelu},
+    {"gelu_tanh", kernels::Activation::gelu_tanh},
+    {"tanh", kernels::Activation::tanh}};
 
 Outputs linear(Case& c) {
   nn::Linear layer(c.integer("in"), c.integer("out"), unused_init, c.integer("bias") != 0);
@@ -203,6 +207,36 @@ Outputs batch_norm1d(Case& c) {
 Outputs batch_norm2d(Case& c) {
   nn::BatchNorm2d layer(c.integer("features"), {c.real("eps"), c.real("momentum")});
   return run_module(layer, c);
+}
+
+Outputs layer_norm(Case& c) {
+  nn::LayerNorm layer(c.integer("dim"), std::stod(c.text("eps")));
+  return run_module(layer, c);
+}
+
+Outputs attention(Case& c) {
+  nn::CausalSelfAttention layer(c.integer("dim"), c.integer("heads"), unused_init);
+  return run_module(layer, c);
+}
+
+// y = attn(attn(x)): one attention layer, two call frames, as layers_test.py's AttentionTwice.
+class AttentionTwice : public nn::Module {
+ public:
+  AttentionTwice(std::int64_t dim, std::int64_t heads) : attn_(dim, heads, unused_init) {
+    register_module("attn", attn_);
+  }
+
+ protected:
+  Tensor forward_impl(const Tensor& x) override { return attn_.forward(attn_.forward(x)); }
+  Tensor backward_impl(const Tensor& dy) override { return attn_.backward(attn_.backward(dy)); }
+
+ private:
+  nn::CausalSelfAttention attn_;
+};
+
+Outputs attention_twice(Case& c) {
+  AttentionTwice model(c.integer("dim"), c.integer("heads"));
+  return run_module(model, c);
 }
 
 // Linear, ReLU, Linear... with the activations of the "activations" list between the Linears of
@@ -343,6 +377,10 @@ const std::map<std::string, std::function<Outputs(Case&)>> kCases{
     {"batch_norm1d", batch_norm1d},
     {"batch_norm2d", batch_norm2d},
     {"small_cnn", small_cnn},
+    {"gelu_tanh", activation},
+    {"layer_norm", layer_norm},
+    {"attention", attention},
+    {"attention_twice", attention_twice},
 };
 
 // One case: reads in, runs it, writes its outputs to out.

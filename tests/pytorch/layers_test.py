@@ -17,6 +17,7 @@ scale, PyTorch's own float32 result's. The shape kernels move elements and must 
 """
 import argparse
 import copy
+import math
 import os
 import subprocess
 import sys
@@ -119,6 +120,69 @@ class Twice(nn.Module):
 
     def forward(self, x):
         return self.layer(self.act(self.layer(x)))
+
+
+class CausalSelfAttention(nn.Module):
+    """nanoGPT's CausalSelfAttention without dropout, in its explicit math (not
+    F.scaled_dot_product_attention, whose float64 path is the same formula)."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.c_attn = nn.Linear(dim, 3 * dim)
+        self.c_proj = nn.Linear(dim, dim)
+        self.heads = heads
+
+    def forward(self, x):
+        batch, tokens, dim = x.shape
+        q, k, v = self.c_attn(x).split(dim, dim=2)
+        q, k, v = (t.view(batch, tokens, self.heads, dim // self.heads).transpose(1, 2)
+                   for t in (q, k, v))
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        mask = torch.tril(torch.ones(tokens, tokens, dtype=torch.bool))
+        probs = F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+        y = (probs @ v).transpose(1, 2).contiguous().view(batch, tokens, dim)
+        return self.c_proj(y)
+
+
+class AttentionTwice(nn.Module):
+    """One attention layer called twice in a forward: two call frames, summed gradients."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.attn = CausalSelfAttention(dim, heads)
+
+    def forward(self, x):
+        return self.attn(self.attn(x))
+
+
+def attention_case(dim, heads, x_shape, twice=False):
+    module = AttentionTwice(dim, heads) if twice else CausalSelfAttention(dim, heads)
+    metadata = {"layer": "attention_twice" if twice else "attention", "dim": dim, "heads": heads}
+    return module_case(metadata, module, torch.randn(*x_shape))
+
+
+def attention_matches_sdpa():
+    """The explicit math above is F.scaled_dot_product_attention(is_causal=True)'s, where this
+    torch has it (2.0 and later)."""
+    if not hasattr(F, "scaled_dot_product_attention"):
+        return
+    torch.manual_seed(0)
+    module = CausalSelfAttention(12, 3).double()
+    x = torch.randn(2, 5, 12, dtype=torch.float64)
+    q, k, v = (t.view(2, 5, 3, 4).transpose(1, 2) for t in module.c_attn(x).split(12, dim=2))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    reference = module.c_proj(y.transpose(1, 2).reshape(2, 5, 12))
+    assert torch.allclose(module(x), reference, atol=1e-12), "attention differs from SDPA"
+
+
+def layer_norm_case(x, eps=1e-5):
+    """LayerNorm with random affine parameters, on rows offset from 0 and scaled."""
+    dim = x.shape[-1]
+    module = nn.LayerNorm(dim, eps=eps)
+    with torch.no_grad():
+        module.weight.copy_(torch.randn(dim))
+        module.bias.copy_(torch.randn(dim))
+    return module_case({"layer": "layer_norm", "dim": dim, "eps": eps}, module, x)
 
 
 def mlp(widths, activations):
@@ -344,6 +408,20 @@ CASES = {
     "batch_norm2d_two_rows": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 3, 1, 1)),
     "batch_norm2d_eval": lambda: batch_norm_case("BatchNorm2d", torch.randn(2, 4, 3, 3), "eval"),
     "small_cnn": lambda: module_case({"layer": "small_cnn"}, small_cnn(), torch.randn(3, 1, 8, 6)),
+    "gelu_tanh": lambda: activation_case("gelu_tanh", nn.GELU(approximate="tanh")),
+    # LayerNorm over the last dimension of 2-D, 3-D and empty inputs, rows far from 0.
+    "layer_norm_2d": lambda: layer_norm_case(torch.randn(6, 8) * 3 + 5),
+    "layer_norm_3d": lambda: layer_norm_case(torch.randn(2, 5, 16) * 0.5 - 2),
+    "layer_norm_eps": lambda: layer_norm_case(torch.randn(4, 3) * 1e-2, eps=1e-3),
+    "layer_norm_empty": lambda: layer_norm_case(torch.randn(0, 4, 8)),
+    # Causal self-attention: several heads, one head, one token, an empty batch, a GPT-sized
+    # block, and one layer called twice in a pass.
+    "attention_3heads": lambda: attention_case(12, 3, (2, 5, 12)),
+    "attention_1head": lambda: attention_case(6, 1, (3, 4, 6)),
+    "attention_1token": lambda: attention_case(8, 2, (3, 1, 8)),
+    "attention_empty_batch": lambda: attention_case(8, 2, (0, 3, 8)),
+    "attention_gpt": lambda: attention_case(32, 4, (2, 16, 32)),
+    "attention_twice": lambda: attention_case(8, 2, (2, 6, 8), twice=True),
 }
 
 
@@ -414,6 +492,7 @@ def main():
     if unknown:
         parser.error(f"unknown cases {unknown}")
     torch.set_num_threads(1)
+    attention_matches_sdpa()
     print(f"torch {torch.__version__}; pass: max |ddp - torch float64| <= {TOLERANCE:g} * "
           f"(1 + max |torch float64|) per output")
     cases = {}

@@ -1,4 +1,5 @@
-// Elementwise activations (ReLU, exact GELU, tanh) and their derivatives, as PyTorch defines them.
+// Elementwise activations (ReLU, exact GELU, GELU's tanh approximation, tanh) and their
+// derivatives, as PyTorch defines them.
 #pragma once
 
 #include <string>
@@ -7,7 +8,13 @@
 
 namespace ddp::kernels {
 
-enum class Activation { relu, gelu, tanh };
+// gelu is nn.GELU's exact erf form; gelu_tanh is nn.GELU(approximate="tanh"), GPT-2's.
+enum class Activation { relu, gelu, gelu_tanh, tanh };
+
+// Whether f's derivative reads the input x (both GELUs) rather than the output y.
+inline bool derivative_reads_input(Activation activation) {
+  return activation == Activation::gelu || activation == Activation::gelu_tanh;
+}
 
 std::string to_string(Activation activation);
 
@@ -19,8 +26,8 @@ void activation_forward(Activation activation, const Tensor& x, Tensor& y);
 // z keeps the pre-activation (GELU's derivative reads it); y may not be z.
 void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& z, Tensor& y);
 
-// dx = dy * f'(x). ReLU and tanh read the output y (so their input need not be kept), GELU reads
-// the input x; pass an undefined tensor for the one not read. dx may be dy (in place).
+// dx = dy * f'(x). ReLU and tanh read the output y (so their input need not be kept), the GELUs
+// read the input x; pass an undefined tensor for the one not read. dx may be dy (in place).
 void activation_backward(Activation activation, const Tensor& x, const Tensor& y, const Tensor& dy,
                          Tensor& dx);
 

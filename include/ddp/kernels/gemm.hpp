@@ -17,7 +17,13 @@ enum class Transpose : bool { no = false, yes = true };
 void gemm(const Tensor& a, Transpose trans_a, const Tensor& b, Transpose trans_b, Tensor& c,
           float alpha = 1.0f, float beta = 0.0f);
 
-// One call to gemm, as the BLAS saw it.
+// batch independent GEMMs C[i] = alpha * op(A[i]) op(B[i]) + beta * C[i] over 3-D tensors A
+// [batch, ., .], B [batch, ., .], C [batch, m, n], each matrix contiguous after the one before
+// (attention's heads): one strided-batched call on the GPU. batch may be 0.
+void gemm_batched(const Tensor& a, Transpose trans_a, const Tensor& b, Transpose trans_b, Tensor& c,
+                  float alpha = 1.0f, float beta = 0.0f);
+
+// One call to gemm (batch 1) or gemm_batched, as the BLAS saw it.
 struct GemmCall {
   Transpose trans_a = Transpose::no;
   Transpose trans_b = Transpose::no;
@@ -26,9 +32,11 @@ struct GemmCall {
   std::int64_t k = 0;
   float alpha = 1.0f;
   float beta = 0.0f;
+  std::int64_t batch = 1;
 };
 
-// While one is alive, every gemm on this thread is appended to calls(). Not nestable.
+// While one is alive, every gemm and gemm_batched on this thread is appended to calls(). Not
+// nestable.
 class GemmRecorder {
  public:
   GemmRecorder();
@@ -40,6 +48,8 @@ class GemmRecorder {
 
  private:
   friend void gemm(const Tensor&, Transpose, const Tensor&, Transpose, Tensor&, float, float);
+  friend void gemm_batched(const Tensor&, Transpose, const Tensor&, Transpose, Tensor&, float,
+                           float);
   std::vector<GemmCall> calls_;
 };
 

@@ -1,4 +1,5 @@
-// Activation layers: ReLU, GELU (the exact erf form, nn.GELU's default) and Tanh.
+// Activation layers: ReLU, GELU (the exact erf form, nn.GELU's default), GELUTanh (GPT-2's tanh
+// approximation) and Tanh.
 #pragma once
 
 #include "ddp/kernels/activation.hpp"
@@ -26,7 +27,7 @@ class ActivationLayer : public Module {
 
  private:
   struct Frame {
-    Tensor input;   // kept by reference for GELU's derivative
+    Tensor input;   // kept by reference for the GELUs' derivatives
     Tensor output;  // a view of output_memory: ReLU's and tanh's derivatives read it
     Workspace output_memory;
     Workspace grad_input;
@@ -45,6 +46,12 @@ class ReLU : public ActivationLayer {
 class GELU : public ActivationLayer {
  public:
   GELU() : ActivationLayer(kernels::Activation::gelu) {}
+};
+
+// nn.GELU(approximate="tanh").
+class GELUTanh : public ActivationLayer {
+ public:
+  GELUTanh() : ActivationLayer(kernels::Activation::gelu_tanh) {}
 };
 
 class Tanh : public ActivationLayer {

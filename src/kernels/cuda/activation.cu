@@ -1,4 +1,5 @@
-// ReLU, exact GELU and tanh with their derivatives on CUDA tensors, in the CPU kernels' formulas.
+// ReLU, exact GELU, tanh-approximated GELU and tanh with their derivatives on CUDA tensors, in the
+// CPU kernels' formulas.
 #include <cmath>
 #include <numbers>
 
@@ -19,6 +20,18 @@ struct Gelu {
     const float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
     return v * 0.5f * (1.0f + erff(v * inv_sqrt2));
   }
+};
+// v sigmoid(2 u), u = sqrt(2 / pi) (v + 0.044715 v^3): the CPU's form of 0.5 v (1 + tanh(u)).
+constexpr float kGeluTanhBeta = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+constexpr float kGeluTanhKappa = 0.044715f;
+
+__device__ float gelu_tanh_exp(float v) {
+  const float u = kGeluTanhBeta * (v + kGeluTanhKappa * v * v * v);
+  return expf(-2.0f * u);
+}
+
+struct GeluTanh {
+  __device__ float operator()(float v) const { return v / (1.0f + gelu_tanh_exp(v)); }
 };
 struct Tanh {
   __device__ float operator()(float v) const { return tanhf(v); }
@@ -50,6 +63,8 @@ void activation_forward(Activation activation, const Tensor& x, Tensor& y) {
       return apply(device, y.numel(), in, out, Relu{});
     case Activation::gelu:
       return apply(device, y.numel(), in, out, Gelu{});
+    case Activation::gelu_tanh:
+      return apply(device, y.numel(), in, out, GeluTanh{});
     case Activation::tanh:
       return apply(device, y.numel(), in, out, Tanh{});
   }
@@ -67,6 +82,8 @@ void bias_activation_forward(Activation activation, const Tensor& bias, Tensor& 
       return apply_with_bias(device, n, features, b, pre, out, Relu{});
     case Activation::gelu:
       return apply_with_bias(device, n, features, b, pre, out, Gelu{});
+    case Activation::gelu_tanh:
+      return apply_with_bias(device, n, features, b, pre, out, GeluTanh{});
     case Activation::tanh:
       return apply_with_bias(device, n, features, b, pre, out, Tanh{});
   }
@@ -95,6 +112,17 @@ void activation_backward(Activation activation, const Tensor& x, const Tensor& y
         const float cdf = 0.5f * (1.0f + erff(in[i] * alpha));
         const float pdf = beta * expf(in[i] * in[i] * -0.5f);
         grad_in[i] = grad_out[i] * (cdf + in[i] * pdf);
+      });
+      break;
+    }
+    case Activation::gelu_tanh: {
+      const float* in = detail::data_on<float>(x, device, "activation_backward");
+      for_each_index(device, n, [=] __device__(std::int64_t i) {
+        const float v = in[i];
+        const float e = gelu_tanh_exp(v);
+        const float s = 1.0f / (1.0f + e);
+        const float du = kGeluTanhBeta * (1.0f + 3.0f * kGeluTanhKappa * v * v);
+        grad_in[i] = grad_out[i] * (s + 2.0f * v * e * s * s * du);
       });
       break;
     }

@@ -25,6 +25,8 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& ex
 
 // cuBLAS; call holds the checked sizes (m, n, k all > 0), transposes and scalars.
 void gemm(const GemmCall& call, const Tensor& a, const Tensor& b, Tensor& c);
+// cuBLAS strided-batched; call also holds the batch (> 0).
+void gemm_batched(const GemmCall& call, const Tensor& a, const Tensor& b, Tensor& c);
 
 void broadcast_rows(const Tensor& bias, Tensor& y);
 void sum_rows(const Tensor& dy, Tensor& grad_bias, bool accumulate);
@@ -61,6 +63,16 @@ void batch_norm_backward_input_eval(const detail::ChannelLayout& layout, const T
 
 void softmax_rows(const Tensor& x, Tensor& y);
 void log_softmax_rows(const Tensor& x, Tensor& y);
+void causal_softmax(const Tensor& x, Tensor& y);
+void softmax_backward_rows(const Tensor& y, const Tensor& dy, Tensor& dx);
+
+void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                        Tensor& y, Tensor& stats);
+void layer_norm_backward_input(const Tensor& x, const Tensor& dy, const Tensor& stats,
+                               const Tensor& weight, Tensor& dx);
+void layer_norm_parameter_grads(const Tensor& x, const Tensor& dy, const Tensor& stats,
+                                Tensor& grad_weight, bool accumulate_weight, Tensor& grad_bias,
+                                bool accumulate_bias);
 
 // How many int64 indices fall outside [0, limit): the dispatch checks class targets and table
 // rows with it before a kernel reads through them, and reads them back to name the first.

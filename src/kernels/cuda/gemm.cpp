@@ -71,4 +71,21 @@ void gemm(const GemmCall& call, const Tensor& a, const Tensor& b, Tensor& c) {
                                 CUDA_R_32F, as_int(call.n, "ldc"), compute, CUBLAS_GEMM_DEFAULT));
 }
 
+void gemm_batched(const GemmCall& call, const Tensor& a, const Tensor& b, Tensor& c) {
+  const Device device = c.device();
+  const float* a_data = detail::data_on<float>(a, device, "gemm_batched");
+  const float* b_data = detail::data_on<float>(b, device, "gemm_batched");
+  float* c_data = detail::data_on<float>(c, device, "gemm_batched");
+  const cublasComputeType_t compute =
+      allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  DeviceGuard guard(device.index);
+  // Row-major as in gemm: C[i]^T = op(B[i])^T op(A[i])^T, B first.
+  DDP_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+      handle(device.index), op(call.trans_b), op(call.trans_a), as_int(call.n, "n"),
+      as_int(call.m, "m"), as_int(call.k, "k"), &call.alpha, b_data, CUDA_R_32F,
+      as_int(b.size(2), "ldb"), b.size(1) * b.size(2), a_data, CUDA_R_32F, as_int(a.size(2), "lda"),
+      a.size(1) * a.size(2), &call.beta, c_data, CUDA_R_32F, as_int(call.n, "ldc"), call.m * call.n,
+      as_int(call.batch, "batch"), compute, CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace ddp::kernels::cuda

@@ -108,6 +108,10 @@ void gemm(const GemmCall&, const Tensor&, const Tensor&, Tensor& c) {
   not_built("gemm", c);
 }
 
+void gemm_batched(const GemmCall&, const Tensor&, const Tensor&, Tensor& c) {
+  not_built("gemm_batched", c);
+}
+
 void broadcast_rows(const Tensor&, Tensor& y) {
   not_built("broadcast_rows", y);
 }
@@ -190,6 +194,28 @@ void softmax_rows(const Tensor&, Tensor& y) {
 
 void log_softmax_rows(const Tensor&, Tensor& y) {
   not_built("log_softmax_rows", y);
+}
+
+void causal_softmax(const Tensor&, Tensor& y) {
+  not_built("causal_softmax", y);
+}
+
+void softmax_backward_rows(const Tensor&, const Tensor&, Tensor& dx) {
+  not_built("softmax_backward_rows", dx);
+}
+
+void layer_norm_forward(const Tensor&, const Tensor&, const Tensor&, double, Tensor& y, Tensor&) {
+  not_built("layer_norm_forward", y);
+}
+
+void layer_norm_backward_input(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                               Tensor& dx) {
+  not_built("layer_norm_backward_input", dx);
+}
+
+void layer_norm_parameter_grads(const Tensor&, const Tensor&, const Tensor&, Tensor& grad_weight,
+                                bool, Tensor&, bool) {
+  not_built("layer_norm_parameter_grads", grad_weight);
 }
 
 std::int64_t count_outside(const Tensor& indices, std::int64_t) {

@@ -37,7 +37,8 @@ TEST(Activation, ReluBackwardPassesGradientWhereTheOutputIsPositiveInPlace) {
 TEST(Activation, BiasActivationForwardIsBiasThenActivationInOnePass) {
   const Tensor bias = Tensor::from_vector<float>({0.25f, -1.5f, 3.0f}, {3});
   const Tensor z0 = Tensor::from_vector<float>({-2.0f, 0.5f, -3.5f, 1.0f, 1.5f, 0.0f}, {2, 3});
-  for (Activation activation : {Activation::relu, Activation::gelu, Activation::tanh}) {
+  for (Activation activation :
+       {Activation::relu, Activation::gelu, Activation::gelu_tanh, Activation::tanh}) {
     std::vector<float> expected_z = z0.to_vector<float>();
     for (std::size_t i = 0; i < expected_z.size(); ++i) expected_z[i] += bias.data<float>()[i % 3];
     Tensor expected_y = Tensor::empty({2, 3});

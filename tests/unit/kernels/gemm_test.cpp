@@ -70,6 +70,40 @@ TEST(Gemm, MismatchedShapesNameThemInTheError) {
   }
 }
 
+TEST(GemmBatched, EachMatrixIsItsOwnGemm) {
+  Generator generator(6);
+  const std::int64_t batch = 3, m = 4, n = 5, k = 6;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      Tensor a = random_matrix(batch * m, k, generator)
+                     .reshape(ta ? Shape{batch, k, m} : Shape{batch, m, k});
+      Tensor b = random_matrix(batch * k, n, generator)
+                     .reshape(tb ? Shape{batch, n, k} : Shape{batch, k, n});
+      Tensor c = random_matrix(batch * m, n, generator).reshape({batch, m, n});
+      Tensor expected = c.clone();
+      gemm_batched(a, ta ? Transpose::yes : Transpose::no, b, tb ? Transpose::yes : Transpose::no,
+                   c, 0.5f, 2.0f);
+      for (std::int64_t i = 0; i < batch; ++i) {
+        Tensor one = expected.view(i * m * n, {m, n});
+        gemm(a.view(i * m * k, {a.size(1), a.size(2)}), ta ? Transpose::yes : Transpose::no,
+             b.view(i * k * n, {b.size(1), b.size(2)}), tb ? Transpose::yes : Transpose::no, one,
+             0.5f, 2.0f);
+      }
+      EXPECT_EQ(c.to_vector<float>(), expected.to_vector<float>()) << ta << tb;
+    }
+  }
+}
+
+TEST(GemmBatched, EmptyBatchAndMismatchedBatchSizes) {
+  Tensor none = Tensor::empty({0, 2, 2});
+  gemm_batched(Tensor::empty({0, 2, 3}), Transpose::no, Tensor::empty({0, 3, 2}), Transpose::no,
+               none);
+  Tensor c = Tensor::empty({2, 2, 2});
+  EXPECT_THROW(gemm_batched(Tensor::empty({3, 2, 3}), Transpose::no, Tensor::empty({2, 3, 2}),
+                            Transpose::no, c),
+               Error);
+}
+
 TEST(GemmRecorder, RecordsTheCallsMadeWhileAlive) {
   Tensor a = Tensor::zeros({4, 3});
   Tensor b = Tensor::zeros({5, 3});
@@ -88,6 +122,17 @@ TEST(GemmRecorder, RecordsTheCallsMadeWhileAlive) {
   EXPECT_EQ(calls[0].k, 3);
   EXPECT_EQ(calls[0].trans_b, Transpose::yes);
   EXPECT_EQ(calls[0].beta, 1.0f);
+  EXPECT_EQ(calls[0].batch, 1);
+}
+
+TEST(GemmRecorder, RecordsABatchedCallOnceWithItsBatch) {
+  Tensor a = Tensor::zeros({3, 4, 2});
+  Tensor c = Tensor::zeros({3, 4, 4});
+  GemmRecorder recorder;
+  gemm_batched(a, Transpose::no, a, Transpose::yes, c);
+  ASSERT_EQ(recorder.calls().size(), 1u);
+  EXPECT_EQ(recorder.calls()[0].batch, 3);
+  EXPECT_EQ(recorder.calls()[0].k, 2);
 }
 
 TEST(ComputeThreads, DefaultSharesTheCoresAmongLocalRanksUnlessDdpThreadsIsSet) {
