@@ -1,5 +1,6 @@
 #include "ddp/data/known_datasets.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "ddp/core/env.hpp"
@@ -30,6 +31,31 @@ std::optional<IdxPaths> find_known_dataset(const std::string& name) {
                                  "dataset-fashion-mnist)");
   }
   return paths;
+}
+
+std::string fortunes_dir() {
+  return env::get_string("DDP_FORTUNES_DIR", "/usr/share/games/fortunes");
+}
+
+std::optional<std::vector<std::string>> find_known_text(const std::string& name) {
+  if (name != "fortunes") return std::nullopt;
+  const std::filesystem::path folder = fortunes_dir();
+  std::vector<std::string> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    const std::filesystem::path& path = entry.path();
+    // Regular files, not links: the .u8 names link to the same text.
+    if (!entry.is_symlink() && entry.is_regular_file() && path.extension() != ".dat" &&
+        path.extension() != ".u8") {
+      files.push_back(path.string());
+    }
+  }
+  DDP_CHECK_ARG(!files.empty(), "text '" << name << "' is not installed (no fortune files in "
+                                         << folder.string()
+                                         << "); install it with launch/setup.sh --with-datasets "
+                                            "(Debian's fortunes)");
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace ddp::data

@@ -17,24 +17,36 @@ std::int64_t divisor_for(std::int64_t rows, std::int64_t normalizer) {
 
 void CrossEntropyLoss::prepare(const Tensor& prediction, const Tensor& target,
                                std::int64_t normalizer) {
-  DDP_CHECK(prediction.ndim() == 2,
-            "CrossEntropyLoss needs logits [n, classes], got " << to_string(prediction.shape()));
-  target_ = target;
-  log_probs_ = log_probs_buffer_.get(prediction.shape(), prediction.device());
-  divisor_ = divisor_for(prediction.size(0), normalizer);
+  DDP_CHECK(prediction.ndim() >= 2,
+            "CrossEntropyLoss needs logits [n, classes] or [n, T, classes], "
+            "got "
+                << to_string(prediction.shape()));
+  const Shape rows_shape(prediction.shape().begin(), prediction.shape().end() - 1);
+  DDP_CHECK(target.defined() && target.shape() == rows_shape,
+            "CrossEntropyLoss: logits "
+                << to_string(prediction.shape()) << " need targets " << to_string(rows_shape)
+                << ", got "
+                << (target.defined() ? to_string(target.shape()) : std::string("none")));
+  const std::int64_t rows = numel(rows_shape);
+  const std::int64_t classes = prediction.shape().back();
+  prediction_shape_ = prediction.shape();
+  target_ = target.reshape({rows});
+  log_probs_ = log_probs_buffer_.get({rows, classes}, prediction.device());
+  divisor_ = divisor_for(rows, normalizer);
 }
 
 float CrossEntropyLoss::forward(const Tensor& prediction, const Tensor& target,
                                 std::int64_t normalizer) {
   prepare(prediction, target, normalizer);
-  const double total = kernels::cross_entropy_forward(prediction, target, log_probs_);
+  const double total =
+      kernels::cross_entropy_forward(prediction.reshape(log_probs_.shape()), target_, log_probs_);
   return static_cast<float>(total / static_cast<double>(divisor_));
 }
 
 void CrossEntropyLoss::forward_into(const Tensor& prediction, const Tensor& target,
                                     std::int64_t normalizer, Tensor& totals) {
   prepare(prediction, target, normalizer);
-  kernels::cross_entropy_forward_into(prediction, target, log_probs_,
+  kernels::cross_entropy_forward_into(prediction.reshape(log_probs_.shape()), target_, log_probs_,
                                       1.0 / static_cast<double>(divisor_), totals);
 }
 
@@ -43,7 +55,7 @@ Tensor CrossEntropyLoss::backward(float scale) {
   Tensor grad = grad_.get(log_probs_.shape(), log_probs_.device());
   kernels::cross_entropy_backward(log_probs_, target_,
                                   static_cast<float>(scale / static_cast<double>(divisor_)), grad);
-  return grad;
+  return grad.reshape(prediction_shape_);
 }
 
 void MSELoss::prepare(const Tensor& prediction, const Tensor& target, std::int64_t normalizer) {

@@ -11,7 +11,10 @@ constexpr const char* kStep = "step";
 }  // namespace
 
 Adamw::Adamw(std::vector<nn::Parameter*> params, const AdamwOptions& options)
-    : Optimizer(std::move(params), options.lr),
+    : Adamw(std::vector<ParamGroup>{{std::move(params), std::nullopt}}, options) {}
+
+Adamw::Adamw(std::vector<ParamGroup> groups, const AdamwOptions& options)
+    : Optimizer(std::move(groups), options.lr),
       options_(options),
       exp_avg_(params_.size()),
       exp_avg_sq_(params_.size()),
@@ -35,6 +38,7 @@ void Adamw::step() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     nn::Parameter& param = *params_[i];
     if (!param.has_grad) continue;
+    rule.weight_decay = weight_decay_of(i, options_.weight_decay);
     if (!exp_avg_[i].defined()) {
       exp_avg_[i] = Tensor::zeros(param.value.shape(), DType::float32, param.value.device());
       exp_avg_sq_[i] = Tensor::zeros(param.value.shape(), DType::float32, param.value.device());

@@ -1,11 +1,28 @@
 #include "ddp/optim/optimizer.hpp"
 
+#include <cmath>
+#include <unordered_set>
+
 namespace ddp::optim {
 
-Optimizer::Optimizer(std::vector<nn::Parameter*> params, double lr) : params_(std::move(params)) {
+Optimizer::Optimizer(std::vector<nn::Parameter*> params, double lr)
+    : Optimizer(std::vector<ParamGroup>{{std::move(params), std::nullopt}}, lr) {}
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, double lr) : groups_(std::move(groups)) {
   set_lr(lr);
-  for (const nn::Parameter* param : params_) {
-    DDP_CHECK(param != nullptr, "optimizer got a null parameter");
+  std::unordered_set<const nn::Parameter*> seen;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::optional<double> decay = groups_[g].weight_decay;
+    DDP_CHECK_ARG(
+        !decay || (*decay >= 0.0 && std::isfinite(*decay)),
+        "parameter group " << g << ": weight decay " << *decay << " must be finite and >= 0");
+    for (nn::Parameter* param : groups_[g].params) {
+      DDP_CHECK(param != nullptr, "optimizer got a null parameter");
+      DDP_CHECK_ARG(seen.insert(param).second,
+                    "parameter '" << param->name << "' is in two parameter groups");
+      params_.push_back(param);
+      group_of_.push_back(g);
+    }
   }
 }
 

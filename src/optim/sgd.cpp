@@ -9,7 +9,10 @@ constexpr const char* kMomentum = "momentum_buffer";
 }  // namespace
 
 Sgd::Sgd(std::vector<nn::Parameter*> params, const SgdOptions& options)
-    : Optimizer(std::move(params), options.lr),
+    : Sgd(std::vector<ParamGroup>{{std::move(params), std::nullopt}}, options) {}
+
+Sgd::Sgd(std::vector<ParamGroup> groups, const SgdOptions& options)
+    : Optimizer(std::move(groups), options.lr),
       options_(options),
       momentum_buffers_(params_.size()) {
   DDP_CHECK_ARG(options.momentum >= 0.0, "SGD momentum " << options.momentum << " must be >= 0");
@@ -31,6 +34,7 @@ void Sgd::step() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     nn::Parameter& param = *params_[i];
     if (!param.has_grad) continue;
+    rule.weight_decay = weight_decay_of(i, options_.weight_decay);
     Tensor& buffer = momentum_buffers_[i];
     rule.first_step = false;
     if (options_.momentum != 0.0 && !buffer.defined()) {

@@ -31,13 +31,16 @@ using testing_env::kClasses;
 using testing_env::kFeatures;
 using testing_env::world;
 
-enum class Rule { sgd, sgd_nesterov_decay, adamw, sgd_bf16 };
+// adamw_groups: AdamW decaying the weight matrices only (biases in a group of decay 0), so that
+// the blocks are cut where a bias meets a matrix.
+enum class Rule { sgd, sgd_nesterov_decay, adamw, sgd_bf16, adamw_groups };
 
-std::unique_ptr<optim::Optimizer> make_optimizer(Rule rule, std::vector<nn::Parameter*> params) {
+std::unique_ptr<optim::Optimizer> make_optimizer(Rule rule, std::vector<optim::ParamGroup> params) {
   switch (rule) {
     case Rule::adamw:
+    case Rule::adamw_groups:
       return std::make_unique<optim::Adamw>(std::move(params),
-                                            optim::AdamwOptions{.lr = 1e-2, .weight_decay = 0.01});
+                                            optim::AdamwOptions{.lr = 1e-2, .weight_decay = 0.1});
     case Rule::sgd_nesterov_decay:
       return std::make_unique<optim::Sgd>(
           std::move(params),
@@ -49,6 +52,16 @@ std::unique_ptr<optim::Optimizer> make_optimizer(Rule rule, std::vector<nn::Para
 }
 
 // Several small buckets, whose blocks cut parameters in the middle at every world size above 1.
+// One group for the whole model, or adamw_groups' two.
+std::vector<optim::ParamGroup> groups_of(Rule rule, const std::vector<nn::Parameter*>& params) {
+  if (rule != Rule::adamw_groups) return {{params, std::nullopt}};
+  optim::ParamGroup matrices{{}, std::nullopt}, vectors{{}, 0.0};
+  for (nn::Parameter* param : params) {
+    (param->value.ndim() >= 2 ? matrices : vectors).params.push_back(param);
+  }
+  return {matrices, vectors};
+}
+
 DdpOptions ddp_options(Rule rule, bool sharded) {
   DdpOptions options;
   options.first_bucket_cap_mb = 0.5 / 1024;
@@ -64,14 +77,16 @@ struct Replica {
       : model(testing_env::small_mlp(7)),
         ddp(*model, testing_env::runtime->world(), ddp_options(rule, sharded)) {
     if (sharded) {
-      auto wrapper =
-          std::make_unique<ShardedOptimizer>(ddp, [rule](std::vector<nn::Parameter*> blocks) {
+      auto wrapper = std::make_unique<ShardedOptimizer>(
+          ddp,
+          [rule](std::vector<optim::ParamGroup> blocks) {
             return make_optimizer(rule, std::move(blocks));
-          });
+          },
+          groups_of(rule, model->parameters()));
       sharded_optimizer = wrapper.get();
       optimizer = std::move(wrapper);
     } else {
-      optimizer = make_optimizer(rule, model->parameters());
+      optimizer = make_optimizer(rule, groups_of(rule, model->parameters()));
     }
   }
 
@@ -147,7 +162,7 @@ TEST_P(ShardedMatchesUnsharded, EveryStepBitForBitWithTheSameState) {
 
 INSTANTIATE_TEST_SUITE_P(Rules, ShardedMatchesUnsharded,
                          ::testing::Values(Rule::sgd, Rule::sgd_nesterov_decay, Rule::adamw,
-                                           Rule::sgd_bf16),
+                                           Rule::sgd_bf16, Rule::adamw_groups),
                          [](const auto& test) {
                            switch (test.param) {
                              case Rule::sgd:
@@ -156,31 +171,36 @@ INSTANTIATE_TEST_SUITE_P(Rules, ShardedMatchesUnsharded,
                                return "SgdNesterovDecay";
                              case Rule::adamw:
                                return "AdamW";
+                             case Rule::adamw_groups:
+                               return "AdamWDecayingMatricesOnly";
                              default:
                                return "SgdBf16";
                            }
                          });
 
+// Also where the blocks are cut at the groups' boundaries: the state is reassembled per parameter.
 TEST(ShardedOptimizer, ResumesFromAnUnshardedStateAsTheUnshardedWould) {
-  Batches batches;
-  Replica sharded(Rule::adamw, true), plain(Rule::adamw, false);
-  for (int step = 0; step < 4; ++step) {
-    plain.forward_backward(batches.at(step));
-    plain.step();
+  for (Rule rule : {Rule::adamw, Rule::adamw_groups}) {
+    Batches batches;
+    Replica sharded(rule, true), plain(rule, false);
+    for (int step = 0; step < 4; ++step) {
+      plain.forward_backward(batches.at(step));
+      plain.step();
+    }
+    // As a resume does: the parameters and the optimizer state of a checkpoint.
+    auto to = sharded.model->parameters();
+    auto from = plain.model->parameters();
+    for (std::size_t i = 0; i < to.size(); ++i) to[i]->value.copy_(from[i]->value);
+    sharded.optimizer->load_state(plain.optimizer->state());
+    for (int step = 4; step < 8; ++step) {
+      sharded.forward_backward(batches.at(step));
+      plain.forward_backward(batches.at(step));
+      sharded.step();
+      plain.step();
+      expect_same_parameters(sharded, plain, "step " + std::to_string(step + 1));
+    }
+    expect_same_state(*sharded.optimizer, *plain.optimizer);
   }
-  // As a resume does: the parameters and the optimizer state of a checkpoint.
-  auto to = sharded.model->parameters();
-  auto from = plain.model->parameters();
-  for (std::size_t i = 0; i < to.size(); ++i) to[i]->value.copy_(from[i]->value);
-  sharded.optimizer->load_state(plain.optimizer->state());
-  for (int step = 4; step < 8; ++step) {
-    sharded.forward_backward(batches.at(step));
-    plain.forward_backward(batches.at(step));
-    sharded.step();
-    plain.step();
-    expect_same_parameters(sharded, plain, "step " + std::to_string(step + 1));
-  }
-  expect_same_state(*sharded.optimizer, *plain.optimizer);
 }
 
 TEST(ShardedOptimizer, PartialStateIsAnErrorNamingTheWayOut) {
@@ -259,7 +279,7 @@ TEST(ShardedOptimizer, NeedsAShardedDdpAndEveryParameterUsed) {
   auto model = testing_env::small_mlp(7);
   DistributedDataParallel ddp(*model, testing_env::runtime->world(), ddp_options(Rule::sgd, false));
   EXPECT_THROW(ShardedOptimizer(ddp,
-                                [](std::vector<nn::Parameter*> blocks) {
+                                [](std::vector<optim::ParamGroup> blocks) {
                                   return make_optimizer(Rule::sgd, std::move(blocks));
                                 }),
                Error);

@@ -13,9 +13,13 @@ namespace ddp::data {
 // A loss averaged over the local slice and scaled by local_n / global_n, then summed over ranks,
 // is exactly the mean over the global batch, also for uneven or empty slices.
 struct Batch {
-  Tensor features;  // float32 [local_n, sample_shape...]; 0 rows when this rank's slice is empty
-  Tensor labels;    // int64 [local_n] class indices, for classification datasets; else undefined
-  Tensor targets;   // float32 [local_n, target_width], for regression datasets; else undefined
+  // float32 [local_n, sample_shape...] (int64 token ids for text); 0 rows when this rank's slice
+  // is empty
+  Tensor features;
+  // int64 [local_n, label_shape...] class indices ([local_n] for one per sample, [local_n, T] for
+  // text), for classification datasets; else undefined
+  Tensor labels;
+  Tensor targets;  // float32 [local_n, target_width], for regression datasets; else undefined
   std::int64_t local_n = 0;
   std::int64_t global_n = 0;
   std::int64_t epoch = 0;

@@ -9,9 +9,12 @@ namespace ddp::data {
 
 // Where get() writes one sample; a pointer is null when the dataset has no such part.
 struct SampleSlot {
-  float* features = nullptr;      // feature_count() floats, sample_shape() in row-major order
-  std::int64_t* label = nullptr;  // one class index in [0, class_count()), when class_count() > 0
-  float* target = nullptr;        // target_width() floats, when target_width() > 0
+  float* features = nullptr;       // feature_count() floats, sample_shape() in row-major order
+  std::int64_t* label = nullptr;   // numel(label_shape()) class indices in [0, class_count()),
+                                   // when class_count() > 0
+  float* target = nullptr;         // target_width() floats, when target_width() > 0
+  std::int64_t* tokens = nullptr;  // feature_count() int64 ids instead of features, when
+                                   // feature_dtype() is int64
 };
 
 // Samples are numbered 0..size()-1. get() is const and must be safe to call from the loader's
@@ -27,6 +30,11 @@ class Dataset {
   virtual Shape sample_shape() const { return {feature_count()}; }
   // Classification datasets carry int64 labels in [0, class_count()); 0 means no labels.
   virtual std::int64_t class_count() const { return 0; }
+  // float32 features, or int64 token ids (text) written to SampleSlot::tokens instead.
+  virtual DType feature_dtype() const { return DType::float32; }
+  // One sample's class indices: {} for one label, {T} for a text window's T next tokens. A batch's
+  // labels are [n, label_shape()...].
+  virtual Shape label_shape() const { return {}; }
   // Regression datasets carry float32 targets of this width; 0 means no targets.
   virtual std::int64_t target_width() const { return 0; }
 

@@ -19,6 +19,8 @@ class SubsetDataset : public Dataset {
   Shape sample_shape() const override { return base_->sample_shape(); }
   std::int64_t class_count() const override { return base_->class_count(); }
   std::int64_t target_width() const override { return base_->target_width(); }
+  DType feature_dtype() const override { return base_->feature_dtype(); }
+  Shape label_shape() const override { return base_->label_shape(); }
   void get(std::int64_t index, const SampleSlot& slot) const override;
 
   const std::vector<std::int64_t>& indices() const { return indices_; }
@@ -37,5 +39,8 @@ struct TrainValSplit {
 // every rank); each side lists its base indices in increasing order. 0 <= val_fraction < 1.
 TrainValSplit split_train_val(std::shared_ptr<const Dataset> dataset, double val_fraction,
                               std::uint64_t seed);
+// Holds out the last round(val_fraction * size) samples: for text, whose neighbouring windows are
+// one running text, validation then reads a passage training never saw.
+TrainValSplit split_train_val_last(std::shared_ptr<const Dataset> dataset, double val_fraction);
 
 }  // namespace ddp::data

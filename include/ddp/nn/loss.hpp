@@ -30,7 +30,9 @@ class Loss {
   virtual Tensor backward(float scale = 1.0f) = 0;
 };
 
-// prediction: logits [n, classes]; target: int64 class indices [n].
+// prediction: logits [n, classes]; target: int64 class indices [n]. Or a language model's logits
+// [n, T, classes] (any leading dimensions) with targets [n, T]: every position is a row, and the
+// normalizer counts rows, i.e. tokens (under DDP: the global batch's samples * T).
 class CrossEntropyLoss : public Loss {
  public:
   float forward(const Tensor& prediction, const Tensor& target,
@@ -42,8 +44,9 @@ class CrossEntropyLoss : public Loss {
  private:
   void prepare(const Tensor& prediction, const Tensor& target, std::int64_t normalizer);
 
-  Tensor target_;
-  Tensor log_probs_;
+  Tensor target_;     // flat: [rows]
+  Tensor log_probs_;  // [rows, classes]
+  Shape prediction_shape_;
   std::int64_t divisor_ = 0;
   Workspace log_probs_buffer_;
   Workspace grad_;

@@ -18,6 +18,8 @@ struct AdamwOptions {
 class Adamw : public Optimizer {
  public:
   Adamw(std::vector<nn::Parameter*> params, const AdamwOptions& options);
+  // Each group's weight decay where it has one, options.weight_decay elsewhere.
+  Adamw(std::vector<ParamGroup> groups, const AdamwOptions& options);
 
   void step() override;
   // "exp_avg/<name>", "exp_avg_sq/<name>" and "step/<name>" (int64 [1]) per parameter that has

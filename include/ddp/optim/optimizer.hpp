@@ -2,6 +2,7 @@
 // checkpoint saves as named tensors.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,10 +12,19 @@
 
 namespace ddp::optim {
 
+// Parameters that take their own options, as one of torch's param_groups: here their weight decay
+// (nanoGPT decays matrices and embeddings, not biases or LayerNorm weights).
+struct ParamGroup {
+  std::vector<nn::Parameter*> params;
+  std::optional<double> weight_decay;  // nothing: the optimizer's options say
+};
+
 class Optimizer {
  public:
-  // params: typically model.parameters(); they must outlive the optimizer.
+  // params: typically model.parameters(); they must outlive the optimizer. One group.
   Optimizer(std::vector<nn::Parameter*> params, double lr);
+  // The groups' parameters in group order; a parameter in two groups is an InvalidArgument.
+  Optimizer(std::vector<ParamGroup> groups, double lr);
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
@@ -42,8 +52,14 @@ class Optimizer {
   virtual void load_state(const std::vector<NamedTensor>& state) = 0;
 
   const std::vector<nn::Parameter*>& parameters() const { return params_; }
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
  protected:
+  // The weight decay of parameter i (in parameters()): its group's, or fallback.
+  double weight_decay_of(std::size_t i, double fallback) const {
+    return groups_[group_of_[i]].weight_decay.value_or(fallback);
+  }
+
   // The index of the parameter named by buffer_name ("<prefix>/<parameter name>"), or an Error.
   std::size_t parameter_index(const std::string& buffer_name, const std::string& prefix) const;
   // parameter_index, also checking that tensor has that parameter's shape.
@@ -60,6 +76,8 @@ class Optimizer {
   }
 
   std::vector<nn::Parameter*> params_;
+  std::vector<ParamGroup> groups_;
+  std::vector<std::size_t> group_of_;  // per parameter, its group
   double lr_;
   Tensor skip_flag_;
 };

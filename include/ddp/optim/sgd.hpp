@@ -16,6 +16,8 @@ struct SgdOptions {
 class Sgd : public Optimizer {
  public:
   Sgd(std::vector<nn::Parameter*> params, const SgdOptions& options);
+  // Each group's weight decay where it has one, options.weight_decay elsewhere.
+  Sgd(std::vector<ParamGroup> groups, const SgdOptions& options);
 
   void step() override;
   // "momentum_buffer/<name>" for each parameter that has taken a step with momentum.

@@ -20,16 +20,21 @@ namespace ddp::parallel {
 
 class ShardedOptimizer : public optim::Optimizer {
  public:
-  // Builds the optimizer that updates the blocks, from their parameters (1-D, one per bucket).
+  // Builds the optimizer that updates the blocks, from their parameters (1-D views of this rank's
+  // block of each bucket), in groups of one weight decay each: a block is cut where its
+  // parameters' groups change.
   using Factory =
-      std::function<std::unique_ptr<optim::Optimizer>(std::vector<nn::Parameter*> blocks)>;
+      std::function<std::unique_ptr<optim::Optimizer>(std::vector<optim::ParamGroup> blocks)>;
 
   // Collective. ddp must have been built with sharded_optimizer, on CPU parameters, and outlive
   // this. The module's parameters become views of flat buffers laid out as the gradient buckets:
   // one that every rank maps (ProcessGroup::node_shared_tensor) where the group has one, so that
   // a write to a parameter on any rank then writes every rank's; otherwise one per rank, in the
   // memory that the ranks of a node share when they can (the all-gather is one copy per block).
-  ShardedOptimizer(DistributedDataParallel& ddp, const Factory& make_inner);
+  // groups: the module's parameters with a weight decay of their own (torch's param_groups);
+  // a parameter in none takes the inner optimizer's options.
+  ShardedOptimizer(DistributedDataParallel& ddp, const Factory& make_inner,
+                   const std::vector<optim::ParamGroup>& groups = {});
 
   // Collective: updates this rank's blocks, then all-gathers every parameter (or, sharing one copy
   // of them, waits until every rank has updated its blocks).
@@ -54,9 +59,19 @@ class ShardedOptimizer : public optim::Optimizer {
 
   ProcessGroup& group_;
   const Reducer& reducer_;
-  bool shared_parameters_ = false;     // flats_ are node-shared tensors
-  std::vector<Tensor> flats_;          // per bucket: the parameters, laid out as its gradients
-  std::vector<nn::Parameter> blocks_;  // per bucket: this rank's block of parameters and grads
+  bool shared_parameters_ = false;  // flats_ are node-shared tensors
+  // Where a segment lies: its bucket, and its first element in this rank's block of that bucket.
+  struct SegmentPlace {
+    std::size_t bucket = 0;
+    std::int64_t offset = 0;
+  };
+
+  std::vector<Tensor> flats_;  // per bucket: the parameters, laid out as its gradients
+  // This rank's block of every bucket, in bucket order, cut where the weight decay changes (at
+  // least one segment per bucket, empty for an empty block): views of parameters and grads.
+  std::vector<nn::Parameter> segments_;
+  std::vector<SegmentPlace> places_;      // per segment
+  std::vector<std::size_t> state_order_;  // the parameters' indices in the order state() lists
   std::unique_ptr<optim::Optimizer> inner_;
   Tensor scalar_;  // one float64 for sums over the ranks, where they are cheapest
 };

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <filesystem>
 #include <numeric>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "ddp/data/known_datasets.hpp"
 #include "ddp/data/split.hpp"
 #include "ddp/data/synthetic.hpp"
+#include "ddp/data/text.hpp"
 
 namespace ddp::train {
 namespace {
@@ -28,7 +30,52 @@ std::int64_t parse_sample_count(const std::string& flag, const std::string& spec
   return count;
 }
 
+// The files a text spec names: text:fortunes, or text:PATH[,PATH...].
+std::vector<std::string> text_files(const std::string& flag, const std::string& spec) {
+  const std::string argument = spec.substr(spec.find(':') + 1);
+  if (std::optional<std::vector<std::string>> known = data::find_known_text(argument)) {
+    return *known;
+  }
+  std::vector<std::string> paths;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = argument.find(',', start);
+    paths.push_back(argument.substr(start, comma - start));
+    DDP_CHECK_ARG(!paths.back().empty(), flag << " '" << spec
+                                              << "' has an empty file name; use "
+                                                 "text:PATH[,PATH...] or text:fortunes");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return paths;
+}
+
+std::shared_ptr<const data::Dataset> load_text(const std::string& flag, const std::string& spec,
+                                               const DataShape& shape) {
+  DDP_CHECK_ARG(shape.sequence > 0, flag << " " << spec
+                                         << " is text, which trains a language model; use --model "
+                                         << "gpt:layers=L,heads=H,dim=C,context=T (e.g. "
+                                            "gpt:layers=4,heads=4,dim=128,context=64)");
+  DDP_CHECK_ARG(shape.classes >= data::TextDataset::kByteTokens,
+                flag << " " << spec << " has " << data::TextDataset::kByteTokens
+                     << " byte tokens but the model predicts " << shape.classes
+                     << "; give --model a vocab of at least " << data::TextDataset::kByteTokens);
+  DDP_CHECK_ARG(!shape.normalization, "--normalize applies to features, not to the tokens of "
+                                          << flag << " " << spec << "; leave it out");
+  const std::vector<std::string> files = text_files(flag, spec);
+  for (const std::string& file : files) {
+    DDP_CHECK_ARG(std::filesystem::exists(file),
+                  flag << " " << spec << ": " << file << " does not exist; check the path");
+  }
+  std::string origin = flag + " " + spec;
+  return std::make_shared<data::TextDataset>(data::read_text_files(files), shape.sequence, origin);
+}
+
 }  // namespace
+
+bool is_text(const std::string& spec) {
+  return spec.substr(0, spec.find(':')) == "text";
+}
 
 bool is_synthetic(const std::string& spec) {
   return spec.substr(0, spec.find(':')) == "synthetic";
@@ -79,9 +126,9 @@ std::shared_ptr<const data::TensorDataset> load_dataset(const std::string& flag,
                                                            << " file; use idx:IMAGES,LABELS");
     dataset = std::make_shared<data::TensorDataset>(data::load_idx(images, labels, shape.classes));
   } else {
-    DDP_THROW(InvalidArgument, flag
-                                   << " '" << spec << "' is not known; use synthetic[:N], "
-                                   << "csv:PATH, idx:IMAGES,LABELS or fashion-mnist[:train|:test]");
+    DDP_THROW(InvalidArgument, flag << " '" << spec << "' is not known; use synthetic[:N], "
+                                    << "csv:PATH, idx:IMAGES,LABELS, fashion-mnist[:train|:test], "
+                                    << "text:PATH[,PATH...] or text:fortunes");
   }
   return dataset;
 }
@@ -89,6 +136,9 @@ std::shared_ptr<const data::TensorDataset> load_dataset(const std::string& flag,
 std::shared_ptr<const data::Dataset> fit_to_model(
     const std::string& flag, const std::string& spec,
     std::shared_ptr<const data::TensorDataset> dataset, const DataShape& shape) {
+  DDP_CHECK_ARG(shape.sequence == 0,
+                flag << " " << spec << " is no text, but the model is a language model; give it "
+                     << "text with " << flag << " text:PATH[,PATH...] or text:fortunes");
   const std::int64_t features = numel(shape.sample);
   DDP_CHECK_ARG(dataset->feature_count() == features,
                 flag << " " << spec << " has " << dataset->feature_count()
@@ -105,6 +155,7 @@ std::shared_ptr<const data::Dataset> fit_to_model(
 std::shared_ptr<const data::Dataset> build_dataset(const std::string& flag, const std::string& spec,
                                                    const DataShape& shape, std::uint64_t seed,
                                                    std::int64_t first_synthetic_sample) {
+  if (is_text(spec)) return load_text(flag, spec, shape);
   return fit_to_model(flag, spec, load_dataset(flag, spec, shape, seed, first_synthetic_sample),
                       shape);
 }

@@ -51,14 +51,15 @@ void Progress::update(std::int64_t step, double loss, double samples_per_s, doub
   out_ << format("%3.0f%% ", fraction * 100) << figures << std::endl;
 }
 
-void Progress::epoch_done(std::int64_t epoch, double train_loss, double val_loss,
-                          double val_accuracy, std::int64_t val_samples, double samples_per_s,
-                          const StepTimes& times) {
+void Progress::epoch_done(std::int64_t epoch, double train_loss, const EpochValidation& val,
+                          double samples_per_s, const StepTimes& times) {
   clear_bar();
   out_ << "epoch " << epoch + 1 << format(": train loss %.4f", train_loss);
-  if (val_samples > 0) {
-    out_ << format("  val loss %.4f  val accuracy %.2f%%", val_loss, val_accuracy * 100) << " ("
-         << val_samples << " samples)";
+  if (val.samples > 0) {
+    out_ << format("  val loss %.4f", val.loss);
+    if (val.bits_per_byte >= 0) out_ << format(" per token  %.4f bits/byte", val.bits_per_byte);
+    out_ << format("  val accuracy %.2f%%", val.accuracy * 100) << " (" << val.samples
+         << " samples)";
   }
   out_ << format("  %.0f samples/s  step %.2f ms = compute %.2f", samples_per_s,
                  times.compute_ms + times.comm_ms + times.data_ms, times.compute_ms)

@@ -16,14 +16,23 @@ struct StepTimes {
   double host_waits = -1;
 };
 
+// What an epoch line shows of validation (ValidationResult's figures).
+struct EpochValidation {
+  double loss = 0;
+  double accuracy = 0;
+  std::int64_t samples = 0;
+  double bits_per_byte = -1;
+};
+
 class Progress {
  public:
   // total_steps: the steps this run will take, for the bar and the ETA.
   Progress(std::ostream& out, std::int64_t total_steps, bool terminal);
 
   void update(std::int64_t step, double loss, double samples_per_s, double lr);
-  void epoch_done(std::int64_t epoch, double train_loss, double val_loss, double val_accuracy,
-                  std::int64_t val_samples, double samples_per_s, const StepTimes& times);
+  // val: validation.samples 0 for none; bits_per_byte >= 0 for a language model's (loss per token).
+  void epoch_done(std::int64_t epoch, double train_loss, const EpochValidation& val,
+                  double samples_per_s, const StepTimes& times);
   // Ends the bar's line, which the bar, redrawn in place with \r, never ends itself: call it
   // before writing anything else to out ("done: ...", "stopped by ...").
   void end_line();

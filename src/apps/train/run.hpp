@@ -31,14 +31,14 @@ using Clock = std::chrono::steady_clock;
 // Steps left out of the throughput figures: first touches of memory, thread start-up.
 constexpr std::int64_t kWarmupSteps = 5;
 
-struct ValidationResult {
-  double loss = 0;
-  double accuracy = 0;
-  std::int64_t samples = 0;  // 0: no validation set
-};
+// loss: per prediction, i.e. per sample, or per token for a language model; accuracy: of the
+// predictions (every token's); samples 0: no validation set; bits_per_byte: a language model's
+// loss / ln 2 (its tokens are bytes), -1 for other models.
+using ValidationResult = EpochValidation;
 
 // Every validation sample exactly once over the ranks (no padding duplicates), reduced as sums and
-// counts, so loss and accuracy are exact for any world size.
+// counts, so loss and accuracy are exact for any world size. A language model's every position is
+// a prediction: the loss is per token.
 ValidationResult validate(models::Model& model, data::DataLoader* loader, ProcessGroup& group);
 
 // Sums values over the ranks, in place.
@@ -61,7 +61,14 @@ class Run {
   void build_schedule(bool resumed);
 
   // run_steps.cpp
-  void train_one_step(const data::Batch& batch, Clock::time_point loaded, Clock::time_point asked);
+  // Up to --grad-accum batches of the epoch: one optimizer step's micro-batches; none at its end.
+  std::vector<data::Batch> next_micro_batches();
+  // One optimizer step over its micro-batches, all but the last under DDP's no_sync, the loss of
+  // each normalised by the step's global count (of samples, or tokens for a language model).
+  void train_one_step(const std::vector<data::Batch>& micro_batches, Clock::time_point loaded,
+                      Clock::time_point asked);
+  // Steps in an epoch: its batches over --grad-accum, the last step taking what is left.
+  std::int64_t steps_per_epoch() const;
   void save_checkpoint();
   // Over the gradients after the reduction: a sharded optimizer's blocks (a vote of the ranks), or
   // all of them (the same on every rank).

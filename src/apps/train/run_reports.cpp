@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 
 #include "ddp/core/env.hpp"
@@ -17,27 +18,32 @@ namespace ddp::train {
 ValidationResult validate(models::Model& model, data::DataLoader* loader, ProcessGroup& group) {
   if (loader == nullptr) return {};
   nn::CrossEntropyLoss criterion;
-  std::vector<double> sums(3, 0.0);  // loss sum, correct, samples
+  std::vector<double> sums(4, 0.0);  // loss sum, correct, predictions, samples
   model.module->eval();
   loader->start_epoch(0);
   while (auto batch = loader->next()) {
     Tensor logits = model.module->forward(models::as_model_input(batch->features, model.signature));
     sums[0] += criterion.forward(logits, batch->labels, 1);
-    // Predictions are counted on the host (from a GPU: one read-back per validation batch).
+    // Predictions are counted on the host (from a GPU: one read-back per validation batch). A row
+    // of logits is one prediction: a sample's, or a token's for a language model.
     const std::vector<float> scores = logits.to_vector<float>();
     const std::vector<std::int64_t> labels = batch->labels.to_vector<std::int64_t>();
     const float* row = scores.data();
-    const std::int64_t classes = logits.size(1);
-    for (std::int64_t i = 0; i < batch->local_n; ++i, row += classes) {
+    const std::int64_t classes = logits.shape().back();
+    for (std::size_t i = 0; i < labels.size(); ++i, row += classes) {
       std::int64_t predicted = std::max_element(row, row + classes) - row;
-      sums[1] += predicted == labels[static_cast<std::size_t>(i)];
+      sums[1] += predicted == labels[i];
     }
-    sums[2] += static_cast<double>(batch->local_n);
+    sums[2] += static_cast<double>(labels.size());
+    sums[3] += static_cast<double>(batch->local_n);
   }
   model.module->train();
   sum_over_ranks(group, sums);
-  if (sums[2] == 0) return {};
-  return {sums[0] / sums[2], sums[1] / sums[2], static_cast<std::int64_t>(sums[2])};
+  if (sums[3] == 0) return {};
+  ValidationResult result{sums[0] / sums[2], sums[1] / sums[2], static_cast<std::int64_t>(sums[3])};
+  // Text's tokens are bytes: nats per token over ln 2 are bits per byte.
+  if (model.signature.sequence > 0) result.bits_per_byte = result.loss / std::log(2.0);
+  return result;
 }
 
 void Run::print_start() {
@@ -47,6 +53,10 @@ void Run::print_start() {
             << (runtime_.world_size() == 1 ? " rank" : " ranks") << " on "
             << describe_device(device_) << ", " << train_set_->size() << " training and "
             << val_set_->size() << " validation samples, global batch " << o_.batch_size
+            << (o_.grad_accum > 1 ? " x " + std::to_string(o_.grad_accum) + " micro-batches a step"
+                                  : "")
+            << (decays_matrices_only(o_) && o_.weight_decay > 0 ? ", weight decay on matrices only"
+                                                                : "")
             << (sharded_ ? ", optimizer sharded over the ranks" : "")
             << (sharded_ && sharded_->shares_parameters() && runtime_.world_size() > 1
                     ? ", one copy of the parameters on the node"
@@ -102,8 +112,7 @@ void Run::finish_epoch(std::int64_t epoch) {
     mean.host_waits = static_cast<double>(timed_host_waits_) / steps;
   }
   double train_loss = epoch_steps_ > 0 ? sums[0] / static_cast<double>(epoch_steps_) : 0;
-  progress_->epoch_done(epoch, train_loss, last_validation_.loss, last_validation_.accuracy,
-                        last_validation_.samples, samples_per_second(), mean);
+  progress_->epoch_done(epoch, train_loss, last_validation_, samples_per_second(), mean);
   JsonLine record("epoch");
   record.add("epoch", epoch + 1)
       .add("step", step_)
@@ -115,6 +124,9 @@ void Run::finish_epoch(std::int64_t epoch) {
   if (mean.host_waits >= 0) record.add("host_waits_per_step", mean.host_waits);
   if (last_validation_.samples > 0) {
     record.add("val_loss", last_validation_.loss).add("val_accuracy", last_validation_.accuracy);
+    if (last_validation_.bits_per_byte >= 0) {
+      record.add("val_bits_per_byte", last_validation_.bits_per_byte);
+    }
   }
   metrics_.write(record);
 }
@@ -130,9 +142,16 @@ void Run::print_evaluation() {
               << std::endl;
   } else {
     record.add("val_loss", last_validation_.loss).add("val_accuracy", last_validation_.accuracy);
-    std::cout << "evaluation: val loss " << last_validation_.loss << "  val accuracy "
-              << 100.0 * last_validation_.accuracy << "% (" << last_validation_.samples
-              << " samples)" << std::endl;
+    if (last_validation_.bits_per_byte >= 0) {
+      record.add("val_bits_per_byte", last_validation_.bits_per_byte);
+    }
+    std::cout << "evaluation: val loss " << last_validation_.loss
+              << (last_validation_.bits_per_byte >= 0 ? " per token" : "");
+    if (last_validation_.bits_per_byte >= 0) {
+      std::cout << "  " << last_validation_.bits_per_byte << " bits/byte";
+    }
+    std::cout << "  val accuracy " << 100.0 * last_validation_.accuracy << "% ("
+              << last_validation_.samples << " samples)" << std::endl;
   }
   metrics_.write(record);
 }
@@ -151,6 +170,9 @@ void Run::print_summary() {
       .add("stopped_early", static_cast<std::int64_t>(stopping()));
   if (last_validation_.samples > 0) {
     summary.add("val_accuracy", last_validation_.accuracy).add("val_loss", last_validation_.loss);
+    if (last_validation_.bits_per_byte >= 0) {
+      summary.add("val_bits_per_byte", last_validation_.bits_per_byte);
+    }
   }
   metrics_.write(summary);
   progress_->end_line();

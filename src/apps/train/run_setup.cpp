@@ -24,14 +24,28 @@ namespace {
 constexpr std::int64_t kShardFromParameters = std::int64_t{1} << 18;
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainOptions& o,
-                                                 std::vector<nn::Parameter*> params) {
+                                                 std::vector<optim::ParamGroup> groups) {
   if (o.optimizer == OptimizerKind::adamw) {
     return std::make_unique<optim::Adamw>(
-        std::move(params), optim::AdamwOptions{.lr = o.lr, .weight_decay = o.weight_decay});
+        std::move(groups), optim::AdamwOptions{.lr = o.lr, .weight_decay = o.weight_decay});
   }
   return std::make_unique<optim::Sgd>(
-      std::move(params),
+      std::move(groups),
       optim::SgdOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
+}
+
+// --decay-matrices-only: nanoGPT's configure_optimizers groups, the parameters of 2 or more
+// dimensions (weights of Linear and convolutions, embeddings) decayed, the rest (biases, norm
+// weights) not. Otherwise one group, all decayed.
+std::vector<optim::ParamGroup> parameter_groups(const TrainOptions& o,
+                                                const std::vector<nn::Parameter*>& params) {
+  if (!decays_matrices_only(o)) return {{params, std::nullopt}};
+  optim::ParamGroup decayed{{}, std::nullopt};
+  optim::ParamGroup not_decayed{{}, 0.0};
+  for (nn::Parameter* param : params) {
+    (param->value.ndim() >= 2 ? decayed : not_decayed).params.push_back(param);
+  }
+  return {std::move(decayed), std::move(not_decayed)};
 }
 
 }  // namespace
@@ -61,7 +75,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
                              .dropout_seed = derive_seed(o_.seed, runtime.rank()),
                              .activation = o_.activation,
                              .dropout = static_cast<float>(o_.dropout)};
-  if (!is_synthetic(o_.data)) {
+  if (!is_synthetic(o_.data) && !is_text(o_.data)) {
     given_data = load_dataset("--data", o_.data, {}, o_.seed);
     build.sample_shape = given_data->sample_shape();
     build.classes = given_data->class_count();
@@ -109,6 +123,7 @@ Run::Run(Runtime& runtime, const TrainOptions& options)
 void Run::build_data(std::shared_ptr<const data::TensorDataset> given_data) {
   const DataShape shape{.sample = model_.signature.sample_shape,
                         .classes = model_.signature.classes,
+                        .sequence = model_.signature.sequence,
                         .normalization = o_.normalize};
   auto dataset = given_data ? fit_to_model("--data", o_.data, std::move(given_data), shape)
                             : build_dataset("--data", o_.data, shape, o_.seed);
@@ -116,7 +131,9 @@ void Run::build_data(std::shared_ptr<const data::TensorDataset> given_data) {
     train_set_ = dataset;
     val_set_ = build_dataset("--val-data", o_.val_data, shape, o_.seed, dataset->size());
   } else {
-    auto split = data::split_train_val(dataset, o_.val_fraction, o_.seed);
+    // Text holds out its end, a passage of its own; other sets a random choice of samples.
+    auto split = is_text(o_.data) ? data::split_train_val_last(dataset, o_.val_fraction)
+                                  : data::split_train_val(dataset, o_.val_fraction, o_.seed);
     train_set_ = split.train;
     val_set_ = split.val;
   }
@@ -161,15 +178,18 @@ void Run::build_parallel() {
                                     .grad_compression = o_.grad_compression,
                                     .sharded_optimizer = shard,
                                     .broadcast_buffers = !o_.no_broadcast_buffers});
+  const std::vector<optim::ParamGroup> groups = parameter_groups(o_, params_);
   if (shard) {
     auto sharded = std::make_unique<parallel::ShardedOptimizer>(
-        *ddp_, [this](std::vector<nn::Parameter*> blocks) {
+        *ddp_,
+        [this](std::vector<optim::ParamGroup> blocks) {
           return make_optimizer(o_, std::move(blocks));
-        });
+        },
+        groups);
     sharded_ = sharded.get();
     optimizer_ = std::move(sharded);
   } else {
-    optimizer_ = make_optimizer(o_, params_);
+    optimizer_ = make_optimizer(o_, groups);
   }
 }
 
@@ -203,6 +223,12 @@ void Run::resume_from(const io::LoadedCheckpoint& loaded) {
                        << position_.epoch + 1 << ", but an epoch of --data " << o_.data << " has "
                        << train_loader_->batches_per_epoch() << " batches of " << o_.batch_size
                        << "; resume with the data it was written with");
+  auto saved_accum = checkpoint.metadata.find("grad_accum");
+  const std::string accum = saved_accum == checkpoint.metadata.end() ? "1" : saved_accum->second;
+  if (accum != std::to_string(o_.grad_accum)) {
+    DDP_WARN(origin << " was written with --grad-accum " << accum << "; resuming with "
+                    << o_.grad_accum << " changes the steps that follow and what a step counts");
+  }
   auto saved_batch = checkpoint.metadata.find("batch_size");
   if (saved_batch != checkpoint.metadata.end() &&
       saved_batch->second != std::to_string(o_.batch_size)) {
@@ -213,8 +239,12 @@ void Run::resume_from(const io::LoadedCheckpoint& loaded) {
                             << ", batch " << position_.next_batch << ")");
 }
 
+std::int64_t Run::steps_per_epoch() const {
+  return (train_loader_->batches_per_epoch() + o_.grad_accum - 1) / o_.grad_accum;
+}
+
 void Run::build_schedule(bool resumed) {
-  const std::int64_t per_epoch = train_loader_->batches_per_epoch();
+  const std::int64_t per_epoch = steps_per_epoch();
   total_steps_ = o_.epochs * per_epoch;
   if (o_.max_steps > 0) total_steps_ = std::min(total_steps_, o_.max_steps);
   if (resumed && step_ >= total_steps_ && is_root_ && !o_.evaluate) {
@@ -222,9 +252,11 @@ void Run::build_schedule(bool resumed) {
                                           << "run (" << total_steps_
                                           << "): nothing to train; raise them to go on");
   }
-  const double base_lr = o_.lr_reference_batch > 0
-                             ? optim::linear_scaled_lr(o_.lr, o_.batch_size, o_.lr_reference_batch)
-                             : o_.lr;
+  // The batch of a step: its micro-batches together.
+  const double base_lr =
+      o_.lr_reference_batch > 0
+          ? optim::linear_scaled_lr(o_.lr, o_.batch_size * o_.grad_accum, o_.lr_reference_batch)
+          : o_.lr;
   schedule_.emplace(optim::LrScheduleOptions{.kind = o_.lr_schedule,
                                              .base_lr = base_lr,
                                              .warmup_steps = o_.warmup_steps,

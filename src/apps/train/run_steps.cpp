@@ -1,5 +1,6 @@
 // The step loop: forward, backward and the gradients' all-reduce through DDP, the optimizer step
 // (or a skipped one), checkpoints, and where a stop request ends the run.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -53,10 +54,10 @@ void Run::execute() {
     epoch_steps_ = 0;
     while (step_ < total_steps_) {
       const Clock::time_point asked = Clock::now();
-      std::optional<data::Batch> batch = train_loader_->next();
+      const std::vector<data::Batch> micro_batches = next_micro_batches();
       const Clock::time_point loaded = Clock::now();
-      if (!batch) break;
-      train_one_step(*batch, loaded, asked);
+      if (micro_batches.empty()) break;
+      train_one_step(micro_batches, loaded, asked);
       if (step_ % o_.log_every == 0) report_progress();
       if (stopping()) break;
       if (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0) save_checkpoint();
@@ -83,26 +84,52 @@ void Run::execute() {
   print_summary();
 }
 
-void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
+std::vector<data::Batch> Run::next_micro_batches() {
+  std::vector<data::Batch> micro_batches;
+  while (static_cast<std::int64_t>(micro_batches.size()) < o_.grad_accum) {
+    std::optional<data::Batch> batch = train_loader_->next();
+    if (!batch) break;
+    micro_batches.push_back(std::move(*batch));
+  }
+  return micro_batches;
+}
+
+void Run::train_one_step(const std::vector<data::Batch>& micro_batches, Clock::time_point loaded,
                          Clock::time_point asked) {
   parallel::DistributedDataParallel& ddp = *ddp_;
   const std::int64_t waits_before = kernels::cuda_host_waits();
   optimizer_->set_lr(schedule_->lr_at(step_));
-  // Dropout masks from (seed, step, rank): a resumed run draws exactly the masks it would have.
-  for (const auto& [position, dropout] : dropouts_) {
-    const std::uint64_t stream =
-        (static_cast<std::uint64_t>(step_) << 20) ^ (position << 12) ^ runtime_.rank();
-    dropout->generator().set_state(Generator(derive_seed(o_.seed, stream)).state());
-  }
-  Tensor logits = ddp.forward(models::as_model_input(batch.features, model_.signature));
-  // On a GPU the loss stays there, in the step totals: the step does not wait for it.
+  // Every micro-batch's loss over the whole step's count (the same on every rank): the summed
+  // gradients are then those of the mean over the step's samples, or tokens. An epoch's last step
+  // may have fewer micro-batches: its count is theirs.
+  std::int64_t step_samples = 0;
+  for (const data::Batch& batch : micro_batches) step_samples += batch.global_n;
+  const std::int64_t predictions_per_sample = std::max<std::int64_t>(model_.signature.sequence, 1);
+  const std::int64_t normalizer = step_samples * predictions_per_sample;
   float loss = 0;
-  if (step_totals_.defined()) {
-    criterion_.forward_into(logits, batch.labels, batch.global_n, step_totals_);
-  } else {
-    loss = criterion_.forward(logits, batch.labels, batch.global_n);
+  const auto forward_backward = [&](const data::Batch& batch, std::size_t micro) {
+    // Dropout masks from (seed, step, micro-batch, rank): a resumed run draws exactly the masks it
+    // would have.
+    const auto position_in_run =
+        static_cast<std::uint64_t>(step_ * o_.grad_accum + static_cast<std::int64_t>(micro));
+    for (const auto& [position, dropout] : dropouts_) {
+      const std::uint64_t stream = (position_in_run << 20) ^ (position << 12) ^ runtime_.rank();
+      dropout->generator().set_state(Generator(derive_seed(o_.seed, stream)).state());
+    }
+    Tensor logits = ddp.forward(models::as_model_input(batch.features, model_.signature));
+    // On a GPU the loss stays there, in the step totals: the step does not wait for it.
+    if (step_totals_.defined()) {
+      criterion_.forward_into(logits, batch.labels, normalizer, step_totals_);
+    } else {
+      loss += criterion_.forward(logits, batch.labels, normalizer);
+    }
+    ddp.backward(criterion_.backward());
+  };
+  for (std::size_t m = 0; m + 1 < micro_batches.size(); ++m) {
+    auto local_only = ddp.no_sync();  // one all-reduce per step: in the last micro-batch's backward
+    forward_backward(micro_batches[m], m);
   }
-  ddp.backward(criterion_.backward());
+  forward_backward(micro_batches.back(), micro_batches.size() - 1);
   const Clock::time_point computed = Clock::now();
   ddp.finish();
   const Clock::time_point reduced = Clock::now();
@@ -135,7 +162,7 @@ void Run::train_one_step(const data::Batch& batch, Clock::time_point loaded,
     timed_.data_ms += milliseconds(loaded - asked);
     ++timed_steps_;
     timed_host_waits_ += kernels::cuda_host_waits() - waits_before;
-    timed_samples_ += batch.global_n;
+    timed_samples_ += step_samples;
     timed_wall_ = stepped - timing_start_;
   }
 }
@@ -153,6 +180,7 @@ void Run::save_checkpoint() {
   checkpoint.metadata = {{"model", o_.model},
                          {"optimizer", to_string(o_.optimizer)},
                          {"batch_size", std::to_string(o_.batch_size)},
+                         {"grad_accum", std::to_string(o_.grad_accum)},
                          {"world_size", std::to_string(runtime_.world_size())},
                          {"seed", std::to_string(o_.seed)}};
   checkpoint.model = io::model_state(*model_.module);

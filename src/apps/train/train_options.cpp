@@ -56,6 +56,7 @@ void check_options(const TrainOptions& o) {
   parallel::check_bucket_cap_mb(o.bucket_mb, "--bucket-mb");
   DDP_CHECK_ARG(o.checkpoint_every >= 0, "--checkpoint-every must not be negative");
   DDP_CHECK_ARG(o.keep_checkpoints >= 1, "--keep-checkpoints must be at least 1");
+  DDP_CHECK_ARG(o.grad_accum >= 1, "--grad-accum must be at least 1, got " << o.grad_accum);
   DDP_CHECK_ARG(o.log_every >= 1, "--log-every must be at least 1, got " << o.log_every);
   DDP_CHECK_ARG(!o.resume || !o.checkpoint_dir.empty(), "--resume needs --checkpoint-dir");
   DDP_CHECK_ARG(o.checkpoint_every == 0 || !o.checkpoint_dir.empty(),
@@ -68,6 +69,10 @@ void check_options(const TrainOptions& o) {
 
 std::string to_string(OptimizerKind kind) {
   return cli::choice_name(kind, kOptimizers);
+}
+
+bool decays_matrices_only(const TrainOptions& options) {
+  return options.decay_matrices_only.value_or(options.model.rfind("gpt:", 0) == 0);
 }
 
 std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGroup& ranks) {
@@ -86,7 +91,8 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
   po::options_description data("Data");
   add = data.add_options();
   add("data", cli::value_with_default(&o.data),
-      "synthetic[:N], csv:PATH, idx:IMAGES,LABELS (plain or .gz) or fashion-mnist[:train|:test]");
+      "synthetic[:N], csv:PATH, idx:IMAGES,LABELS (plain or .gz), fashion-mnist[:train|:test], "
+      "text:PATH[,PATH...] (bytes as tokens, for a language model) or text:fortunes");
   const auto normalize = [&o](const std::string& text) { o.normalize = parse_normalization(text); };
   add("normalize", po::value<std::string>()->notifier(normalize),
       "MEAN,STD: features become (x - MEAN) / STD (images after scaling to [0, 1])");
@@ -108,6 +114,12 @@ std::optional<TrainOptions> parse_train_options(int argc, char** argv, ProcessGr
   add("lr", cli::value_with_default(&o.lr), "learning rate");
   add("momentum", cli::value_with_default(&o.momentum), "sgd momentum");
   add("weight-decay", cli::value_with_default(&o.weight_decay), "weight decay");
+  const auto matrices_only = [&o](bool on) { o.decay_matrices_only = on; };
+  add("decay-matrices-only", po::value<bool>()->implicit_value(true)->notifier(matrices_only),
+      "weight decay on parameters of 2+ dimensions only, not biases or norms (default: on for "
+      "gpt:, else off; =false turns it off)");
+  add("grad-accum", cli::value_with_default(&o.grad_accum),
+      "micro-batches of --batch-size per optimizer step (one all-reduce per step)");
   add("lr-schedule", cli::choice(&o.lr_schedule, "lr-schedule", cli::kSchedules),
       "constant, step or cosine");
   add("warmup-steps", cli::value_with_default(&o.warmup_steps), "linear warmup steps");

@@ -37,10 +37,11 @@ struct TrainOptions {
   double dropout = 0.0;  // after each hidden activation; 0 adds no Dropout layer
 
   // Data
-  std::string data = "synthetic";  // synthetic[:N], csv:PATH, idx:IMAGES,LABELS, fashion-mnist
-  double val_fraction = 0.1;       // held out of --data for validation; 0 validates on nothing
-  std::string val_data;            // a separate validation set (same forms as --data)
-  std::int64_t batch_size = 128;   // the global batch; each rank reads its torch.chunk slice
+  // synthetic[:N], csv:PATH, idx:IMAGES,LABELS, fashion-mnist, text:PATH[,PATH...], text:fortunes
+  std::string data = "synthetic";
+  double val_fraction = 0.1;      // held out of --data for validation; 0 validates on nothing
+  std::string val_data;           // a separate validation set (same forms as --data)
+  std::int64_t batch_size = 128;  // the global batch; each rank reads its torch.chunk slice
   std::int64_t epochs = 5;
   std::int64_t max_steps = 0;  // stop after this many optimizer steps in all; 0: no limit
   std::uint64_t seed = 0;      // data, split, shuffle, initial weights, dropout
@@ -54,6 +55,12 @@ struct TrainOptions {
   double lr = 0.1;
   double momentum = 0.9;      // sgd
   double weight_decay = 0.0;  // sgd: L2 in the gradient; adamw: decoupled
+  // Weight decay on parameters of 2 or more dimensions only (matrices, kernels, embeddings), as
+  // nanoGPT groups them; unset: on for --model gpt:..., off otherwise.
+  std::optional<bool> decay_matrices_only;
+  // Micro-batches of --batch-size per optimizer step, gradients accumulated locally (DDP's
+  // no_sync) and reduced once: one step on a batch grad_accum times as large.
+  std::int64_t grad_accum = 1;
   optim::ScheduleKind lr_schedule = optim::ScheduleKind::constant;
   std::int64_t warmup_steps = 0;
   std::int64_t lr_reference_batch = 0;  // >0: lr scaled by batch-size / this (linear scaling rule)
@@ -85,6 +92,10 @@ struct TrainOptions {
   std::int64_t log_every = 20;  // steps between progress updates (each costs one small all-reduce)
   ProgressMode progress = ProgressMode::automatic;
 };
+
+// Whether weight decay skips parameters of fewer than 2 dimensions (biases, norm weights):
+// --decay-matrices-only as given, else on for a gpt: model.
+bool decays_matrices_only(const TrainOptions& options);
 
 // Parses the command line, the DDP_* environment (DDP_BATCH_SIZE=256) and an INI --config file,
 // in that order of precedence, and checks every value: a bad one is an InvalidArgument naming the

@@ -92,6 +92,46 @@ TEST(CrossEntropyLoss, EmptyBatchIsZeroNotNaN) {
   EXPECT_THROW(loss.forward(Tensor::zeros({1, 4}), labels({1}), -1), Error);
 }
 
+// A language model's logits [n, T, V] against targets [n, T]: the mean over the n * T tokens of
+// -log softmax at each token's target, by hand, and a gradient of the logits' shape.
+TEST(CrossEntropyLoss, SequencesAverageOverEveryToken) {
+  // Two sequences of two positions, three classes.
+  Tensor logits = Tensor::from_vector<float>({1, 2, 3, 0, 0, 0, 0, 1, 0, 2, 0, 0}, {2, 2, 3});
+  Tensor target = Tensor::from_vector<std::int64_t>({2, 1, 0, 0}, {2, 2});
+  const double lse123 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  const double lse010 = std::log(2.0 + std::exp(1.0));
+  const double lse200 = std::log(std::exp(2.0) + 2.0);
+  const double tokens[] = {lse123 - 3.0, std::log(3.0), lse010, lse200 - 2.0};
+  const double mean = (tokens[0] + tokens[1] + tokens[2] + tokens[3]) / 4;
+  CrossEntropyLoss loss;
+  EXPECT_NEAR(loss.forward(logits, target), mean, 1e-6);
+  Tensor grad = loss.backward();
+  EXPECT_EQ(grad.shape(), (Shape{2, 2, 3}));
+  // Position (1, 0), target 0: (softmax - 1) / 4 at class 0, softmax / 4 at class 1.
+  EXPECT_NEAR(grad.data<float>()[6], (1.0 / std::exp(lse010) - 1.0) / 4, 1e-6);
+  EXPECT_NEAR(grad.data<float>()[7], (std::exp(1.0 - lse010)) / 4, 1e-6);
+  // Under DDP: the global token count. Slices of 1 and 1 sequences (and an empty one) with
+  // normaliser 2 sequences * 2 positions add up to the whole batch's mean.
+  CrossEntropyLoss part;
+  double summed = 0;
+  for (auto [begin, end] : std::vector<std::pair<int, int>>{{0, 1}, {1, 2}, {2, 2}}) {
+    summed += part.forward(logits.rows(begin, end), target.rows(begin, end), 2 * 2);
+    EXPECT_EQ(part.backward().shape(), (Shape{end - begin, 2, 3}));
+  }
+  EXPECT_NEAR(summed, mean, 1e-6);
+}
+
+TEST(CrossEntropyLoss, SequenceTargetsMustHaveTheLogitsLeadingShape) {
+  CrossEntropyLoss loss;
+  Tensor logits = Tensor::zeros({2, 3, 5});
+  EXPECT_THROW(loss.forward(logits, labels({1, 2})), Error);
+  EXPECT_THROW(loss.forward(logits, Tensor::zeros({3, 2}, DType::int64)), Error);
+  EXPECT_THROW(loss.forward(logits, Tensor::from_vector<std::int64_t>({0, 1, 2, 3, 4, 5}, {2, 3})),
+               Error);  // 5 is no class of 5
+  EXPECT_NO_THROW(loss.forward(logits, Tensor::zeros({2, 3}, DType::int64)));
+  EXPECT_THROW(loss.forward(Tensor::zeros({4}), labels({0, 0, 0, 0})), Error);
+}
+
 TEST(MSELoss, GradientMatchesFiniteDifferencesAndMeanIsOverElements) {
   Generator generator(3);
   Tensor prediction = random_tensor({3, 4}, generator);

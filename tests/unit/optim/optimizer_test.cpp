@@ -5,6 +5,7 @@
 #include "ddp/optim/adamw.hpp"
 #include "ddp/optim/clip.hpp"
 #include "ddp/optim/sgd.hpp"
+#include "shared_weight_models.hpp"
 
 namespace ddp::optim {
 namespace {
@@ -162,6 +163,76 @@ TEST(ClipGradNorm, ScalesAllGradientsByTheGlobalNorm) {
   EXPECT_EQ(c.param.grad.data<float>()[0], 100.0f);
   EXPECT_NEAR(clip_grad_norm(params, 10.0), 1.0, 1e-6);
   EXPECT_NEAR(a.param.grad.data<float>()[0], 0.6f, 1e-6f);
+}
+
+// Parameter groups: each group's weight decay, or the options' where the group has none. Each
+// parameter ends where a one-group optimizer with that decay takes it; the update rules are hand
+// checked above.
+template <typename Rule, typename Options>
+void expect_groups_take_their_own_decay(Options options) {
+  Fixture decayed, kept, decayed_alone, kept_alone;
+  Rule grouped(std::vector<ParamGroup>{{{&decayed.param}, std::nullopt}, {{&kept.param}, 0.0}},
+               options);
+  Rule decayed_reference({&decayed_alone.param}, options);
+  options.weight_decay = 0.0;
+  Rule kept_reference({&kept_alone.param}, options);
+  for (int step = 0; step < 3; ++step) {
+    for (Fixture* f : {&decayed, &kept, &decayed_alone, &kept_alone}) f->set_grad(0.5f, -0.25f);
+    grouped.step();
+    decayed_reference.step();
+    kept_reference.step();
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(decayed.value(i), decayed_alone.value(i));
+    EXPECT_EQ(kept.value(i), kept_alone.value(i));
+  }
+  EXPECT_NE(decayed.value(0), kept.value(0));  // the decay made a difference
+  EXPECT_EQ(grouped.parameters(), (std::vector<nn::Parameter*>{&decayed.param, &kept.param}));
+}
+
+TEST(ParamGroups, EachGroupTakesItsOwnWeightDecay) {
+  expect_groups_take_their_own_decay<Adamw>(AdamwOptions{.lr = 0.1, .weight_decay = 0.5});
+  expect_groups_take_their_own_decay<Sgd>(
+      SgdOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.5});
+}
+
+TEST(ParamGroups, AParameterInTwoGroupsOrANegativeDecayIsRefused) {
+  Fixture f, g;
+  EXPECT_THROW(
+      Adamw(std::vector<ParamGroup>{{{&f.param}, std::nullopt}, {{&f.param}, 0.0}}, AdamwOptions{}),
+      InvalidArgument);
+  EXPECT_THROW(Sgd(std::vector<ParamGroup>{{{&f.param}, -1.0}}, SgdOptions{}), InvalidArgument);
+  EXPECT_NO_THROW(Sgd(std::vector<ParamGroup>{{{&f.param}, 0.0}, {{&g.param}, 1.0}}, SgdOptions{}));
+}
+
+// A tied weight (lm_head = wte) is one parameter: the global norm counts its summed gradient once,
+// as torch's clip_grad_norm_ over model.parameters() does. The hand sum takes the two uses'
+// gradients from an untied twin.
+TEST(ClipGradNorm, SeesATiedWeightOnce) {
+  testing_models::TiedLanguageModel tied(7, 4, 1, true, 3), untied(7, 4, 1, false, 3);
+  const Tensor tokens = Tensor::from_vector<std::int64_t>({1, 6, 1, 0, 3, 6}, {2, 3});
+  std::vector<float> upstream(2 * 3 * 7);
+  for (std::size_t i = 0; i < upstream.size(); ++i) upstream[i] = std::sin(0.7f * i);
+  const Tensor dy = Tensor::from_vector(upstream, {2, 3, 7});
+  for (nn::Module* model : std::vector<nn::Module*>{&tied, &untied}) {
+    model->zero_grad();
+    model->forward(tokens);
+    model->backward(dy);
+  }
+  double squared = 0;
+  const std::vector<float> embedding = untied.wte().weight().grad.to_vector<float>();
+  const std::vector<float> head = untied.lm_head().weight().grad.to_vector<float>();
+  for (std::size_t i = 0; i < embedding.size(); ++i) {
+    squared += std::pow(static_cast<double>(embedding[i]) + head[i], 2);
+  }
+  for (nn::Parameter* param : untied.parameters()) {
+    if (param == &untied.wte().weight() || param == &untied.lm_head().weight()) continue;
+    for (float g : param->grad.to_vector<float>()) squared += static_cast<double>(g) * g;
+  }
+  ASSERT_EQ(tied.parameters().size() + 1, untied.parameters().size());
+  EXPECT_NEAR(clip_grad_norm(tied.parameters(), 1e-3), std::sqrt(squared),
+              1e-5 * std::sqrt(squared));
+  EXPECT_NEAR(clip_grad_norm(tied.parameters(), 1e9), 1e-3, 1e-8);  // clipped to the norm asked
 }
 
 }  // namespace
