@@ -59,8 +59,8 @@ int run(Runtime& runtime, int argc, char** argv) {
       "weights: FILE.safetensors (a state_dict) or raw float32, as ddp-train reads them")(
       "model", po::value(&o.model),
       "the model spec, e.g. gpt:layers=4,heads=4,dim=128,context=64 (with --checkpoint: the "
-      "checkpoint's own by default)")("prompt", cli::value_with_default(&o.prompt),
-                                      "the text to continue")(
+      "checkpoint's own by default)")(
+      "prompt", po::value(&o.prompt)->default_value(o.prompt, "a newline"), "the text to continue")(
       "tokens", cli::value_with_default(&o.tokens), "how many bytes to generate")(
       "temperature", cli::value_with_default(&o.temperature),
       "logits divided by this before sampling (> 0; lower is more conservative)")(
