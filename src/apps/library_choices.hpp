@@ -15,7 +15,6 @@ namespace ddp::cli {
 inline const std::vector<Choice<kernels::Activation>> kActivations{
     {"relu", kernels::Activation::relu},
     {"gelu", kernels::Activation::gelu},
-    {"gelu_tanh", kernels::Activation::gelu_tanh},
     {"tanh", kernels::Activation::tanh}};
 
 inline const std::vector<Choice<Backend>> kBackends{

@@ -1,5 +1,7 @@
 // Layer normalisation on CUDA tensors: one warp per row for the forward and the input's gradient
-// (two passes over the row, as the CPU), one thread per column for the parameters' gradients.
+// (two passes over the row, as the CPU); for the parameters' gradients a block per 32 columns,
+// whose rows of threads sum every kRowLanes'th row, then add their partial sums in a fixed order
+// (deterministic, no atomics).
 #include <cmath>
 
 #include "cuda_kernels.hpp"
@@ -67,6 +69,35 @@ __global__ void backward_input_kernel(const float* x, const float* dy, const flo
   }
 }
 
+constexpr int kRowLanes = 16;
+
+__global__ void parameter_grads_kernel(const float* x, const float* dy, const float* stats,
+                                       float* grad_weight, bool accumulate_weight, float* grad_bias,
+                                       bool accumulate_bias, std::int64_t rows, std::int64_t dim) {
+  __shared__ float weight_part[kRowLanes][kWarp + 1];
+  __shared__ float bias_part[kRowLanes][kWarp + 1];
+  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * kWarp + threadIdx.x;
+  float weight_sum = 0.0f;
+  float bias_sum = 0.0f;
+  if (c < dim) {
+    for (std::int64_t r = threadIdx.y; r < rows; r += kRowLanes) {
+      const float g = dy[r * dim + c];
+      weight_sum += g * (x[r * dim + c] - stats[2 * r]) * stats[2 * r + 1];
+      bias_sum += g;
+    }
+  }
+  weight_part[threadIdx.y][threadIdx.x] = weight_sum;
+  bias_part[threadIdx.y][threadIdx.x] = bias_sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= dim) return;
+  for (int lane = 1; lane < kRowLanes; ++lane) {
+    weight_sum += weight_part[lane][threadIdx.x];
+    bias_sum += bias_part[lane][threadIdx.x];
+  }
+  grad_weight[c] = (accumulate_weight ? grad_weight[c] : 0.0f) + weight_sum;
+  grad_bias[c] = (accumulate_bias ? grad_bias[c] : 0.0f) + bias_sum;
+}
+
 }  // namespace
 
 void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
@@ -112,18 +143,12 @@ void layer_norm_parameter_grads(const Tensor& x, const Tensor& dy, const Tensor&
   float* gb = detail::data_on<float>(grad_bias, device, "layer_norm_parameter_grads");
   const std::int64_t rows = x.size(0);
   const std::int64_t dim = x.size(1);
-  // One thread per column walks down the rows: neighbouring threads read neighbouring columns.
-  for_each_index(device, dim, [=] __device__(std::int64_t c) {
-    float weight_sum = 0.0f;
-    float bias_sum = 0.0f;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float g = grad_out[r * dim + c];
-      weight_sum += g * (in[r * dim + c] - moments[2 * r]) * moments[2 * r + 1];
-      bias_sum += g;
-    }
-    gw[c] = (accumulate_weight ? gw[c] : 0.0f) + weight_sum;
-    gb[c] = (accumulate_bias ? gb[c] : 0.0f) + bias_sum;
-  });
+  if (dim == 0) return;
+  DeviceGuard guard(device.index);
+  const auto blocks = static_cast<unsigned>((dim + kWarp - 1) / kWarp);
+  parameter_grads_kernel<<<blocks, dim3(kWarp, kRowLanes), 0, stream(device.index)>>>(
+      in, grad_out, moments, gw, accumulate_weight, gb, accumulate_bias, rows, dim);
+  DDP_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace ddp::kernels::cuda
