@@ -2,7 +2,8 @@
 # Installs what ddp needs from Debian's apt, only what is missing; does nothing when all is present.
 # --with-pytorch adds Debian's PyTorch and numpy for the tests that take PyTorch as their oracle
 # (tests/pytorch, run by launch/test.sh): they are never a dependency of the library.
-# --with-datasets adds Debian's dataset-fashion-mnist, which ddp-train reads as --data fashion-mnist.
+# --with-datasets adds Debian's dataset-fashion-mnist, which ddp-train reads as --data fashion-mnist,
+# and fortunes, a text corpus of about 2.5 MB, read as --data text:fortunes.
 # Usage: launch/setup.sh [--with-slurm] [--with-plots] [--with-pytorch] [--with-datasets]
 set -euo pipefail
 
@@ -13,7 +14,7 @@ for arg in "$@"; do
     --with-slurm) packages+=(slurm-wlm) ;;
     --with-plots) packages+=(gnuplot-nox) ;;
     --with-pytorch) packages+=(python3-torch python3-numpy) ;;
-    --with-datasets) packages+=(dataset-fashion-mnist) ;;
+    --with-datasets) packages+=(dataset-fashion-mnist fortunes) ;;
     *) echo "setup.sh: unknown option '$arg'; use --with-slurm, --with-plots, --with-pytorch or" \
             "--with-datasets" >&2
        exit 2 ;;

@@ -1,10 +1,11 @@
 // The ddp half of the optimizer check against PyTorch (tests/pytorch/optimizer_test.py drives
 // it): trains the MLP the script describes from PyTorch's initial parameters on the same batches,
-// with SGD (momentum, weight decay) and with AdamW, and writes the final parameters.
+// with SGD (momentum, weight decay), with AdamW, and with AdamW in two parameter groups (weight
+// decay on the matrices, none on the biases: nanoGPT's grouping), and writes the final parameters.
 //   usage: ddp_optimizer_oracle DIR
 // DIR holds init.safetensors (the initial state_dict) and data.safetensors (x, y, and the
-// configuration in its __metadata__); the results go to DIR/ddp_sgd.safetensors and
-// DIR/ddp_adamw.safetensors, state_dicts again.
+// configuration in its __metadata__); the results go to DIR/ddp_sgd.safetensors,
+// DIR/ddp_adamw.safetensors and DIR/ddp_adamw_groups.safetensors, state_dicts again.
 #include <iostream>
 #include <map>
 #include <memory>
@@ -83,8 +84,15 @@ void train(const Config& config, const std::string& dir, const std::string& opti
   std::unique_ptr<optim::Optimizer> optimizer;
   if (optimizer_name == "sgd") {
     optimizer = std::make_unique<optim::Sgd>(model.parameters(), config.sgd);
-  } else {
+  } else if (optimizer_name == "adamw") {
     optimizer = std::make_unique<optim::Adamw>(model.parameters(), config.adamw);
+  } else {
+    optim::ParamGroup decayed{{}, std::nullopt}, not_decayed{{}, 0.0};
+    for (nn::Parameter* param : model.parameters()) {
+      (param->value.ndim() >= 2 ? decayed : not_decayed).params.push_back(param);
+    }
+    optimizer = std::make_unique<optim::Adamw>(
+        std::vector<optim::ParamGroup>{std::move(decayed), std::move(not_decayed)}, config.adamw);
   }
   nn::CrossEntropyLoss loss;
   for (std::int64_t step = 0; step < config.steps; ++step) {
@@ -112,6 +120,7 @@ int main(int argc, char** argv) {
     const Config config = read_config(dir + "/data.safetensors");
     train(config, dir, "sgd");
     train(config, dir, "adamw");
+    train(config, dir, "adamw_groups");
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";
     return 1;

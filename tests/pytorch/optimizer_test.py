@@ -2,9 +2,11 @@
 """PyTorch as the oracle of ddp's optimizers (ctest label pytorch: pytorch.optimizer).
 
 Builds a 3-layer MLP in PyTorch, writes its initial state_dict to init.safetensors, trains it for
-14 steps with SGD (momentum, weight decay) and with AdamW on the same batches, then runs ddp's
-driver (ddp_optimizer_oracle) on the same files and loads its final parameters back with
-load_state_dict(strict=True) to compare them.
+14 steps with SGD (momentum, weight decay), with AdamW, and with AdamW in two param_groups (weight
+decay on the 2-D weights, 0 on the biases, as nanoGPT's configure_optimizers) on the same batches,
+then runs ddp's driver (ddp_optimizer_oracle) on the same files and loads its final parameters
+back with load_state_dict(strict=True) to compare them. The groups must also have moved the
+parameters elsewhere than plain AdamW: the check of the groups is able to fail.
 
   cmake --build build --target ddp_optimizer_oracle
   /usr/bin/python3 tests/pytorch/optimizer_test.py build/tests/pytorch/ddp_optimizer_oracle
@@ -86,13 +88,18 @@ def check(driver, work):
     safetensors_io.write(f"{work}/data.safetensors", {"x": x.numpy(), "y": y.numpy()}, config)
 
     expected = {}
-    for name in ("sgd", "adamw"):
+    for name in ("sgd", "adamw", "adamw_groups"):
         model = make_model()
         model.load_state_dict(initial_state, strict=True)
         if name == "sgd":
             optimizer = torch.optim.SGD(model.parameters(), **SGD)
-        else:
+        elif name == "adamw":
             optimizer = torch.optim.AdamW(model.parameters(), **ADAMW)
+        else:
+            params = list(model.parameters())
+            groups = [{"params": [p for p in params if p.dim() >= 2]},
+                      {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+            optimizer = torch.optim.AdamW(groups, **ADAMW)
         expected[name] = train(model, optimizer, x, y)
 
     subprocess.run([driver, work], check=True, stdout=subprocess.DEVNULL)
@@ -111,6 +118,9 @@ def check(driver, work):
               f"max abs diff {diff.max():.3e}  max rel diff {relative:.3e}  "
               f"(element-wise {elementwise:.3e})")
         ok = ok and diff.max() <= TOLERANCE and relative <= TOLERANCE
+    groups_effect = np.abs(expected["adamw_groups"] - expected["adamw"]).max()
+    print(f"no decay on the biases moved them by up to {groups_effect:.3e}")
+    ok = ok and groups_effect > 10 * TOLERANCE
     print("agree to 1e-5" if ok else "DISAGREE beyond 1e-5")
     return 0 if ok else 1
 

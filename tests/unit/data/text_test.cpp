@@ -115,7 +115,19 @@ TEST(KnownText, FortunesAreTheTextFilesInNameOrder) {
   ddp::testing::TempDir scratch("ddp_fortunes_");
   const std::filesystem::path& dir = scratch.path();
   setenv("DDP_FORTUNES_DIR", dir.c_str(), 1);
-  EXPECT_THROW(find_known_text("fortunes"), InvalidArgument);  // none installed
+  try {
+    find_known_text("fortunes");
+    FAIL() << "an empty folder gave fortunes";
+  } catch (const InvalidArgument& error) {
+    EXPECT_NE(std::string(error.what())
+                  .find("text 'fortunes' is not installed (no fortune files "
+                        "in " +
+                        dir.string() +
+                        "); install it with launch/setup.sh "
+                        "--with-datasets (Debian's fortunes)"),
+              std::string::npos)
+        << error.what();
+  }
   for (const char* name : {"zippy", "art", "art.dat", "zippy.dat"})
     std::ofstream(dir / name) << "x";
   std::filesystem::create_symlink(dir / "art", dir / "art.u8");
