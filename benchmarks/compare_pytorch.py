@@ -7,13 +7,16 @@ trials, and prints samples/s for both and their ratio (best trial; the spread be
 shared 2-core machine is noisy). Both train the same model (a Linear/ReLU stack, or the cnn:
 family's convolutions with BatchNorm on 1x28x28 images) with cross-entropy and SGD (lr 0.01,
 momentum 0.9) on random data already in memory, one compute thread per rank, a 25 MiB gradient
-bucket, and both are timed after the same warm-up steps.
+bucket, and both are timed after the same warm-up steps. The GPT case (nanoGPT's model, bytes as
+tokens) trains with AdamW, weight decay on the matrices only, and counts tokens/s.
 
 Usage (Debian's python3, which has torch 1.13; `apt-get install -y python3-torch` adds it):
   /usr/bin/python3 benchmarks/compare_pytorch.py [--ddp-train build/src/apps/ddp-train]
-      [--ranks 1,2] [--cases 784,1024,1024,10/64/300 5,64,2/15/3000 cnn:32,64:512/64/60]
+      [--ranks 1,2] [--cases 784,1024,1024,10/64/300 5,64,2/15/3000 cnn:32,64:512/64/60
+               gpt:layers=4,heads=4,dim=128,context=64/8/30]
       [--trials 3] [--threads 1] [--csv FILE]
-A case is MODEL/SAMPLES_PER_RANK/STEPS, MODEL an MLP's widths or cnn:C1,...:HIDDEN. Without
+A case is MODEL/SAMPLES_PER_RANK/STEPS, MODEL an MLP's widths, cnn:C1,...:HIDDEN or
+gpt:layers=L,heads=H,dim=C,context=T (samples are sequences of T tokens). Without
 torch it prints why it skips and exits 0.
 It is a benchmark, not a test: it checks only that both sides ran and trained.
 """
@@ -25,7 +28,7 @@ import tempfile
 
 from peer import (ROOT, WARMUP_STEPS, ddp_train_args, free_port, make_parser, model_io,
                   positive_int, positive_int_list, print_table, read_summary, time_steps,
-                  torch_model)
+                  torch_model, torch_optimizer)
 
 
 def worker(args):
@@ -42,18 +45,25 @@ def worker(args):
     sample_shape, classes = model_io(args.widths)
     torch.manual_seed(1234)
     model = torch.nn.parallel.DistributedDataParallel(torch_model(torch, args.widths))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = torch_optimizer(torch, model, args.widths)
     loss_fn = torch.nn.CrossEntropyLoss()
-    # A pool of batches in memory, like ddp-train's synthetic set: no loading is timed.
+    # A pool of batches in memory, like ddp-train's synthetic set: no loading is timed. A GPT's
+    # samples are token sequences, its targets one per token.
     generator = torch.Generator().manual_seed(rank)
-    pool = [(torch.randn(args.batch, *sample_shape, generator=generator),
-             torch.randint(0, classes, (args.batch,), generator=generator))
-            for _ in range(16)]
+    if args.widths.startswith("gpt:"):
+        pool = [(torch.randint(0, classes, (args.batch, *sample_shape), generator=generator),
+                 torch.randint(0, classes, (args.batch, *sample_shape), generator=generator))
+                for _ in range(16)]
+    else:
+        pool = [(torch.randn(args.batch, *sample_shape, generator=generator),
+                 torch.randint(0, classes, (args.batch,), generator=generator))
+                for _ in range(16)]
 
     def step(i):
         x, y = pool[i % len(pool)]
         optimizer.zero_grad(set_to_none=False)
-        loss_fn(model(x), y).backward()
+        logits = model(x)
+        loss_fn(logits.reshape(-1, logits.size(-1)), y.reshape(-1)).backward()
         optimizer.step()
 
     elapsed = time_steps(step, args.steps, ready=dist.barrier)
@@ -94,7 +104,8 @@ def run_ddp(ddp_train, ranks, model, batch, steps, threads):
 
 def main():
     parser = make_parser(__doc__.split("\n")[0], "build/src/apps/ddp-train",
-                         ["784,1024,1024,10/64/300", "5,64,2/15/3000", "cnn:32,64:512/64/60"])
+                         ["784,1024,1024,10/64/300", "5,64,2/15/3000", "cnn:32,64:512/64/60",
+                          "gpt:layers=4,heads=4,dim=128,context=64/8/30"])
     parser.add_argument("--ranks", type=positive_int_list, default=[1, 2])
     parser.add_argument("--threads", type=positive_int, default=1)
     args = parser.parse_args()
@@ -120,15 +131,20 @@ def main():
             for r in ranks_list:
                 pytorch[r].append(run_pytorch(r, model, batch, steps, args.threads))
                 ours[r].append(run_ddp(args.ddp_train, r, model, batch, steps, args.threads))
+        # A GPT's samples are sequences: its figures are tokens/s.
+        unit, per_sample = "samples", 1
+        if model.startswith("gpt:"):
+            unit, per_sample = "tokens", model_io(model)[0][0]
         for r in ranks_list:
-            rows.append((model.replace(",", "-"), batch, r, max(pytorch[r]), min(pytorch[r]),
-                         max(ours[r]), min(ours[r])))
+            rows.append((model.replace(",", "-"), batch, r, unit,
+                         *(per_sample * v for v in (max(pytorch[r]), min(pytorch[r]),
+                                                    max(ours[r]), min(ours[r])))))
 
-    header = ("model", "per_rank_batch", "ranks", "pytorch_samples_s", "pytorch_worst",
-              "ddp_samples_s", "ddp_worst", "ratio")
-    table = [(model, batch, r, f"{pt_best:.0f}", f"{pt_worst:.0f}", f"{dd_best:.0f}",
+    header = ("model", "per_rank_batch", "ranks", "per_s_of", "pytorch_per_s", "pytorch_worst",
+              "ddp_per_s", "ddp_worst", "ratio")
+    table = [(model, batch, r, unit, f"{pt_best:.0f}", f"{pt_worst:.0f}", f"{dd_best:.0f}",
               f"{dd_worst:.0f}", f"{dd_best / pt_best:.2f}")
-             for model, batch, r, pt_best, pt_worst, dd_best, dd_worst in rows]
+             for model, batch, r, unit, pt_best, pt_worst, dd_best, dd_worst in rows]
     print_table(f"torch {torch.__version__}, gloo; {args.threads} thread(s) per rank; best of "
                 f"{args.trials} trials (worst beside it)", header, table, args.csv)
 

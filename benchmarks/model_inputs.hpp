@@ -9,7 +9,8 @@
 
 namespace ddp::bench {
 
-// rows samples of the model's input shape, uniform in [-scale, scale].
+// rows samples of the model's input shape, uniform in [-scale, scale]; for a language model
+// (signature.sequence > 0) int64 tokens uniform in [0, classes).
 Tensor random_inputs(const models::ModelSignature& signature, std::int64_t rows,
                      Generator& generator, float scale = 1.0f);
 

@@ -129,17 +129,34 @@ int step(Runtime& runtime, int argc, char** argv) {
   }
   // A pool of batches labelled by a random linear teacher: learnable, so the loss falls, yet not
   // memorised within the run (one repeated batch would drive the gradients into denormals, which
-  // are slow and not what training looks like).
+  // are slow and not what training looks like). A language model's teacher maps each token to
+  // its target through a fixed random permutation of the vocabulary.
   constexpr std::int64_t kPoolBatches = 16;
   Tensor inputs = random_inputs(built.signature, kPoolBatches * batch_size, generator, 0.1f);
-  Tensor teacher = filled({classes, features}, generator);
-  Tensor scores = Tensor::empty({kPoolBatches * batch_size, classes});
-  kernels::gemm(inputs.reshape({kPoolBatches * batch_size, features}), kernels::Transpose::no,
-                teacher, kernels::Transpose::yes, scores);
-  Tensor targets = Tensor::empty({kPoolBatches * batch_size}, DType::int64);
-  for (std::int64_t row = 0; row < scores.size(0); ++row) {
-    const float* s = scores.data<float>() + row * classes;
-    targets.data<std::int64_t>()[row] = std::max_element(s, s + classes) - s;
+  Tensor targets;
+  if (built.signature.sequence > 0) {
+    std::vector<std::int64_t> permutation(static_cast<std::size_t>(classes));
+    for (std::int64_t i = 0; i < classes; ++i) {
+      const auto j =
+          static_cast<std::int64_t>(generator.uniform_int(static_cast<std::uint64_t>(i + 1)));
+      permutation[static_cast<std::size_t>(i)] = permutation[static_cast<std::size_t>(j)];
+      permutation[static_cast<std::size_t>(j)] = i;
+    }
+    targets = Tensor::empty(inputs.shape(), DType::int64);
+    for (std::int64_t i = 0; i < inputs.numel(); ++i) {
+      targets.data<std::int64_t>()[i] =
+          permutation[static_cast<std::size_t>(inputs.data<std::int64_t>()[i])];
+    }
+  } else {
+    Tensor teacher = filled({classes, features}, generator);
+    Tensor scores = Tensor::empty({kPoolBatches * batch_size, classes});
+    kernels::gemm(inputs.reshape({kPoolBatches * batch_size, features}), kernels::Transpose::no,
+                  teacher, kernels::Transpose::yes, scores);
+    targets = Tensor::empty({kPoolBatches * batch_size}, DType::int64);
+    for (std::int64_t row = 0; row < scores.size(0); ++row) {
+      const float* s = scores.data<float>() + row * classes;
+      targets.data<std::int64_t>()[row] = std::max_element(s, s + classes) - s;
+    }
   }
 
   inputs = inputs.to(device);
@@ -152,10 +169,15 @@ int step(Runtime& runtime, int argc, char** argv) {
     return std::pair{inputs.rows(begin, begin + batch_size),
                      targets.rows(begin, begin + batch_size)};
   };
+  // The loss sees one row of logits per prediction: a language model's [n, T, V] as [n * T, V].
+  auto as_rows = [&](const Tensor& logits) {
+    return logits.reshape({logits.numel() / classes, classes});
+  };
+  auto flat = [](const Tensor& labels) { return labels.reshape({labels.numel()}); };
   // The loss on the first batch before and after: the benchmark checks that it trained.
   auto first_batch_loss = [&] {
     auto [x, y] = batch_rows(0);
-    return loss.forward(model.forward(x), y);
+    return loss.forward(as_rows(model.forward(x)), flat(y));
   };
   const float first_loss = first_batch_loss();
   std::int64_t next_batch = 0;
@@ -165,8 +187,9 @@ int step(Runtime& runtime, int argc, char** argv) {
     auto [x, y] = batch_rows(next_batch++);
     const std::int64_t waits_before = kernels::cuda_host_waits();
     optimizer->zero_grad();
-    loss.forward_into(model.forward(x), y, 0, totals);
-    model.backward(loss.backward());
+    const Tensor logits = model.forward(x);
+    loss.forward_into(as_rows(logits), flat(y), 0, totals);
+    model.backward(loss.backward().reshape(logits.shape()));
     finish_work(device);
     const Clock::time_point start = Clock::now();
     optimizer->step();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,19 @@ namespace ddp::models::detail {
 // is an InvalidOption ("model", spec) that shows `example`.
 std::vector<std::int64_t> parse_positive_list(const std::string& spec, const std::string& text,
                                               const std::string& example);
+
+// "layers=2,heads=4" -> {{"layers", 2}, {"heads", 4}}: each item KEY=VALUE with VALUE a positive
+// integer and KEY one of `keys`, at most once. A malformed item, an unknown or repeated key is an
+// InvalidOption ("model", spec) that names it and shows `example`; which keys are required is the
+// family's to check (require_key).
+std::map<std::string, std::int64_t> parse_key_values(const std::string& spec,
+                                                     const std::string& text,
+                                                     const std::vector<std::string>& keys,
+                                                     const std::string& example);
+
+// values[key], or an InvalidOption ("model", spec) saying that key is missing, with `example`.
+std::int64_t require_key(const std::string& spec, const std::map<std::string, std::int64_t>& values,
+                         const std::string& key, const std::string& example);
 
 // The data's sample shape for a family of images: [channels, height, width], or an
 // InvalidOption ("model", spec) saying the data is not images.

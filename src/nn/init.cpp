@@ -13,4 +13,9 @@ void fill_uniform(Tensor& t, float bound, Generator& generator) {
   for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = generator.uniform(-bound, bound);
 }
 
+void fill_normal(Tensor& t, float std, Generator& generator) {
+  float* data = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = std * generator.normal();
+}
+
 }  // namespace ddp::nn

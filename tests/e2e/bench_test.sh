@@ -27,8 +27,9 @@ holds() { awk -v x="$1" "BEGIN { exit !($2) }"; }
 
 case "$mode" in
   step)
-    # An MLP and a CNN (convolutions, BatchNorm, pooling): the GEMMs of both are recorded.
-    for model in mlp:64,256,10 cnn:4,8:16; do
+    # An MLP, a CNN (convolutions, BatchNorm, pooling) and a GPT (tokens in, logits per token
+    # out, batched attention GEMMs): the GEMMs of each are recorded.
+    for model in mlp:64,256,10 cnn:4,8:16 gpt:layers=1,heads=2,dim=16,context=8; do
       run "$bench" step --model "$model" --iters 5 --warmup 1 --format csv
       csv=$(grep -E '^(step_ms|[0-9])' <<<"$output")
       [ "$(csv_rows '^[0-9]' "$csv")" -eq 1 ] || fail "expected one row of figures"

@@ -16,4 +16,8 @@ float fan_in_uniform_bound(std::int64_t fan_in);
 // Every element of t (float32, on the host) uniform in [-bound, bound), drawn in order.
 void fill_uniform(Tensor& t, float bound, Generator& generator);
 
+// Every element of t (float32, on the host) normal with mean 0 and standard deviation std, drawn
+// in order (GPT-2's initialisation: normal(0, 0.02)).
+void fill_normal(Tensor& t, float std, Generator& generator);
+
 }  // namespace ddp::nn
