@@ -5,7 +5,7 @@
 # seed corpus (tests/fuzz/corpus/<reader>/). A crash, leak, timeout or undefined behaviour fails
 # the run and leaves the input in the build folder's artifacts/: fix the reader, then add the input
 # to regressions/<reader>/.
-# Usage: tests/fuzz/run_fuzzers.sh [SECONDS]        (default 60 per reader; ctest runs 10)
+# Usage: tests/fuzz/run_fuzzers.sh [SECONDS]        (default 60 per reader; ctest runs 6)
 # Environment: DDP_FUZZ_BUILD_DIR (default <repo>/build-fuzz), DDP_FUZZ_READERS (default all five).
 set -euo pipefail
 seconds=${1:-60}
